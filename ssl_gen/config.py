@@ -1,0 +1,120 @@
+"""One run's configuration: a dataclass written to DIR/config.json and checked on resume."""
+
+import dataclasses
+import json
+import os
+
+from ssl_gen.errors import ConfigError
+
+CONFIG_FILE = "config.json"
+# A resumed run must agree on these, or it would mix two experiments in one directory.
+IDENTITY_FIELDS = ("dataset", "data_path", "method", "num_labeled", "seed")
+
+
+@dataclasses.dataclass
+class Config:
+    output_dir: str = ""
+    # Data
+    dataset: str = "mnist"
+    data_path: str = ""
+    num_labeled: int = 100
+    seed: int = 1
+    # Method and networks
+    method: str = "triple_gan"
+    latent_dim: int = 100
+    generator_units: tuple = (500, 500)
+    classifier_units: tuple = (1000, 500, 250, 250, 250)
+    discriminator_units: tuple = (1000, 500, 250, 250, 250)
+    input_noise: float = 0.6  # Improved-GAN's 0.3 on [0, 1] pixels, doubled for [-1, 1].
+    hidden_noise: float = 0.5
+    # Loss weights (see ssl_gen/losses.py)
+    unsupervised_weight: float = 1.0
+    classifier_adversarial_weight: float = 0.1
+    classifier_generated_weight: float = 0.1
+    generator_adversarial_weight: float = 1.0
+    generator_feature_matching_weight: float = 1.0
+    generator_classification_weight: float = 0.1
+    # Triple-GAN's C-through-D and R_p terms start after C has learned from the labels.
+    warmup_steps: int = 5000
+    # Optimisation
+    train_steps: int = 60000
+    epochs: float = 0.0  # If > 0, overrides train_steps: epochs over the unlabeled set.
+    batch_size: int = 100
+    learning_rate: float = 3e-3
+    adam_beta1: float = 0.5
+    adam_epsilon: float = 1e-4  # improved-gan adds 1e-8 inside the sqrt: about 1e-4 outside.
+    lr_decay_start: float = 0.5  # Fraction of training after which lr decays linearly to 0.
+    ema_decay: float = 0.999
+    # Runtime
+    eval_every: int = 2000
+    checkpoint_every: int = 2000
+    log_every: int = 200
+    keep_checkpoints: int = 3
+    jit_compile: str = "auto"  # auto: on for GPU, off for CPU (measured slower there).
+    mixed_precision: bool = False
+
+    def __post_init__(self):
+        for name in ("generator_units", "classifier_units", "discriminator_units"):
+            setattr(self, name, tuple(int(units) for units in getattr(self, name)))
+
+    def validate(self):
+        positive = ("num_labeled", "latent_dim", "batch_size", "eval_every", "checkpoint_every",
+                    "log_every", "keep_checkpoints")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive; received {getattr(self, name)}")
+        if self.train_steps <= 0 and self.epochs <= 0:
+            raise ConfigError(f"train_steps must be positive (or epochs > 0); received "
+                              f"train_steps={self.train_steps}, epochs={self.epochs}")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate must be positive; received {self.learning_rate}")
+        for name in ("adam_beta1", "ema_decay", "lr_decay_start"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must lie in [0, 1]; received {getattr(self, name)}")
+        if self.jit_compile not in ("auto", "true", "false"):
+            raise ConfigError(f"jit_compile must be auto, true or false; received {self.jit_compile!r}")
+        if not self.output_dir:
+            raise ConfigError("output_dir is required")
+        return self
+
+    def total_steps(self, num_train_images):
+        if self.epochs > 0:
+            return max(1, round(self.epochs * num_train_images / self.batch_size))
+        return self.train_steps
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown config keys {unknown}")
+        return cls(**values)
+
+
+def load(run_dir):
+    path = os.path.join(run_dir, CONFIG_FILE)
+    if not os.path.exists(path):
+        raise ConfigError(f"no {CONFIG_FILE} in {run_dir!r}: is it a run directory?")
+    with open(path) as file:
+        return Config.from_dict(json.load(file))
+
+
+def save_or_check(config, run_dir):
+    """Writes config.json; if the directory already holds a run, it must be the same experiment."""
+    path = os.path.join(run_dir, CONFIG_FILE)
+    if os.path.exists(path):
+        previous = load(run_dir)
+        clashes = {name: (getattr(previous, name), getattr(config, name)) for name in IDENTITY_FIELDS
+                   if getattr(previous, name) != getattr(config, name)}
+        if clashes:
+            details = ", ".join(f"{name}: run has {old!r}, received {new!r}"
+                                for name, (old, new) in clashes.items())
+            raise ConfigError(f"{run_dir!r} holds a different run ({details}); "
+                              "use a new --output_dir or the same settings")
+    temporary = path + ".tmp"
+    with open(temporary, "w") as file:
+        file.write(config.to_json())
+    os.replace(temporary, path)

@@ -1,0 +1,44 @@
+"""Layers behind the Improved-GAN / Triple-GAN MLPs, ported from openai/improved-gan `nn.py`."""
+
+import keras
+import tensorflow as tf
+
+
+class WeightNormDense(keras.layers.Layer):
+    """Dense layer with W = v * g / ||v|| per output unit (Salimans & Kingma, 2016).
+
+    As in improved-gan and ssl_bad_gan, the scale g of hidden layers is fixed after the data-dependent
+    init (`train_scale=False`); only the output layer trains it.
+    """
+
+    def __init__(self, units, train_scale=False, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.train_scale = train_scale
+        self.seed = seed
+
+    def build(self, input_shape):
+        fan_in = int(input_shape[-1])
+        self.direction = self.add_weight(
+            name="direction", shape=(fan_in, self.units),
+            initializer=keras.initializers.RandomNormal(stddev=0.1, seed=self.seed))
+        self.scale = self.add_weight(name="scale", shape=(self.units,), initializer="ones",
+                                     trainable=self.train_scale)
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+
+    def _unit_kernel(self):
+        return self.direction / tf.norm(self.direction, axis=0, keepdims=True)
+
+    def call(self, inputs):
+        kernel = tf.cast(self._unit_kernel() * self.scale, inputs.dtype)
+        return tf.matmul(inputs, kernel) + tf.cast(self.bias, inputs.dtype)
+
+    def initialize_from_batch(self, inputs):
+        """Data-dependent init: pre-activations of this batch get zero mean and unit variance."""
+        if not self.built:
+            self.build(inputs.shape)
+        pre_activation = tf.matmul(tf.cast(inputs, tf.float32), self._unit_kernel())
+        mean, variance = tf.nn.moments(pre_activation, axes=[0])
+        inverse_std = 1.0 / tf.sqrt(variance + 1e-8)
+        self.scale.assign(inverse_std)
+        self.bias.assign(-mean * inverse_std)

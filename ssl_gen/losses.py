@@ -1,0 +1,78 @@
+"""Pure loss functions: tensors in, a dict of named scalar components out.
+
+Notation as in the authors' code: l(x) are the K logits of C, Z(x) = logsumexp_k l_k(x); Improved-GAN's
+implicit discriminator is D(x) = σ(Z(x)). Every function averages over its own batch.
+"""
+
+import tensorflow as tf
+
+
+def _mean(values):
+    return tf.reduce_mean(tf.cast(values, tf.float32))
+
+
+def supervised_cross_entropy(logits, labels):
+    return _mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=tf.cast(logits, tf.float32)))
+
+
+def improved_gan_unsupervised(real_logits, fake_logits):
+    """½[−log D(x_u) − log(1 − D(G(z)))] with D = σ(Z), written stably in Z (improved-gan `l_unl`)."""
+    real_z = tf.reduce_logsumexp(tf.cast(real_logits, tf.float32), axis=1)
+    fake_z = tf.reduce_logsumexp(tf.cast(fake_logits, tf.float32), axis=1)
+    return 0.5 * (_mean(tf.nn.softplus(-real_z)) + _mean(tf.nn.softplus(fake_z)))
+
+
+def feature_matching(fake_features, real_features):
+    """Mean over features of (batch mean on fakes − batch mean on reals)², Improved-GAN's G loss."""
+    difference = (tf.reduce_mean(tf.cast(fake_features, tf.float32), axis=0)
+                  - tf.reduce_mean(tf.cast(real_features, tf.float32), axis=0))
+    return _mean(tf.square(difference))
+
+
+def confidence_weighted_adversarial(classifier_logits, pair_logits):
+    """C's loss through D (Triple-GAN, `argmax` objective): E[p_max(x_u) · −log D(x_u, argmax C(x_u))].
+
+    Only p_max carries C's gradient; the argmax label is not differentiable.
+    """
+    probabilities = tf.nn.softmax(tf.cast(classifier_logits, tf.float32))
+    confidence = tf.reduce_max(probabilities, axis=1)
+    return _mean(confidence * tf.nn.softplus(-tf.stop_gradient(tf.cast(pair_logits, tf.float32))))
+
+
+def classifier_loss(labeled_logits, labels, unlabeled_logits, generated_logits, generated_labels,
+                    pair_logits_of_unlabeled, unsupervised_weight, adversarial_weight, generated_weight):
+    """C: labeled CE + Improved-GAN's real/fake term + Triple-GAN's D term + R_p on G's samples."""
+    components = {
+        "supervised": supervised_cross_entropy(labeled_logits, labels),
+        "unsupervised": improved_gan_unsupervised(unlabeled_logits, generated_logits),
+        "adversarial": confidence_weighted_adversarial(unlabeled_logits, pair_logits_of_unlabeled),
+        "generated": supervised_cross_entropy(generated_logits, generated_labels),
+    }
+    components["total"] = (components["supervised"]
+                           + unsupervised_weight * components["unsupervised"]
+                           + adversarial_weight * components["adversarial"]
+                           + generated_weight * components["generated"])
+    return components
+
+
+def discriminator_loss(real_logits, generated_logits, classified_logits, classifier_share=0.5):
+    """D: real pairs → 1; G's pairs (x_g, y) and C's pairs (x_u, C(x_u)) → 0, mixed by `classifier_share`."""
+    real = _mean(tf.nn.softplus(-tf.cast(real_logits, tf.float32)))
+    generated = _mean(tf.nn.softplus(tf.cast(generated_logits, tf.float32)))
+    classified = _mean(tf.nn.softplus(tf.cast(classified_logits, tf.float32)))
+    return {"real": real, "generated": generated, "classified": classified,
+            "total": real + (1.0 - classifier_share) * generated + classifier_share * classified}
+
+
+def generator_loss(pair_logits, fake_features, real_features, classifier_logits, labels,
+                   adversarial_weight, feature_matching_weight, classification_weight):
+    """G: non-saturating loss through D(x, y) + feature matching on C + CE of C on its samples."""
+    components = {
+        "adversarial": _mean(tf.nn.softplus(-tf.cast(pair_logits, tf.float32))),
+        "feature_matching": feature_matching(fake_features, real_features),
+        "classification": supervised_cross_entropy(classifier_logits, labels),
+    }
+    components["total"] = (adversarial_weight * components["adversarial"]
+                           + feature_matching_weight * components["feature_matching"]
+                           + classification_weight * components["classification"])
+    return components

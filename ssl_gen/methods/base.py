@@ -1,0 +1,44 @@
+"""The interface every method implements; the trainer, evaluation and export use nothing else."""
+
+import abc
+
+
+class Method(abc.ABC):
+    """A semi-supervised generative model: networks, optimisers, losses and one train step.
+
+    Batches are dicts: labeled {"image": [B,H,W,C] float32 in [-1, 1], "label": int32 [B]},
+    unlabeled {"image": …, "image2": …} with `unlabeled_views` independent image batches.
+    """
+
+    unlabeled_views = 1
+
+    def __init__(self, config, spec, total_steps):
+        self.config, self.spec, self.total_steps = config, spec, total_steps
+
+    @abc.abstractmethod
+    def build(self):
+        """Creates every variable (networks and optimiser slots), so a checkpoint can be restored."""
+
+    @abc.abstractmethod
+    def initialize(self, unlabeled_images):
+        """Fresh-start initialisation from a batch of data (not called when resuming)."""
+
+    @abc.abstractmethod
+    def train_step(self, labeled, unlabeled):
+        """One joint update on one replica; returns {"loss/…": scalar}."""
+
+    @abc.abstractmethod
+    def classify(self, images):
+        """Logits [B, K] of the model used for evaluation (e.g. the weight average)."""
+
+    @abc.abstractmethod
+    def generate(self, labels, latents):
+        """Images [B, H, W, C] in [-1, 1] for int labels [B] and latents from `sample_latents`."""
+
+    @abc.abstractmethod
+    def sample_latents(self, count, seed):
+        """Latents for `generate`, deterministic in the int seed."""
+
+    @abc.abstractmethod
+    def checkpoint_items(self):
+        """{name: trackable} — everything that must survive a restart."""

@@ -1,0 +1,173 @@
+"""Triple-GAN (Li et al., 2017) with an Improved-GAN classifier (Salimans et al., 2016).
+
+Three players, learned from zhenxuan00/triple-gan (`x2y_yz2x_xy2p_ssl_mnist.py`) and openai/improved-gan
+(`train_mnist_feature_matching.py`):
+- C(x) = P(y|x) learns from the labeled cross-entropy, from Improved-GAN's real/fake term
+  (σ(logsumexp C(x)) tells unlabeled images from G's), through D (its pairs (x_u, argmax C) should look
+  real) and from G's samples with their conditioning labels (R_p). The last two start after a warm-up.
+- D(x, y) tells real pairs — labeled pairs, and unlabeled images with C's labels as in triple-gan's code —
+  from G's pairs (x_g, y) and C's pairs (x_u, argmax C(x_u)).
+- G(z, y) = P(x|y) learns through D, by feature matching on C's last hidden layer (what makes C good),
+  and by C's cross-entropy on its samples.
+The classifier used for evaluation and export is an exponential moving average of C.
+"""
+
+import keras
+import tensorflow as tf
+
+from ssl_gen import losses, optim
+from ssl_gen.methods.base import Method
+from ssl_gen.networks import Classifier, Discriminator, Generator
+
+
+class TripleGan(Method):
+    unlabeled_views = 2
+
+    def __init__(self, config, spec, total_steps):
+        super().__init__(config, spec, total_steps)
+        classes, seed = spec.num_classes, config.seed
+        classifier_args = dict(hidden_units=config.classifier_units, input_noise=config.input_noise,
+                               hidden_noise=config.hidden_noise)
+        self.classifier = Classifier(classes, seed=seed * 7919 + 1, **classifier_args)
+        self.classifier_average = Classifier(classes, **classifier_args)
+        self.discriminator = Discriminator(
+            classes, config.discriminator_units, config.input_noise, config.hidden_noise,
+            seed=seed * 7919 + 2)
+        self.generator = Generator(spec.image_shape, classes, config.generator_units, config.latent_dim,
+                                   seed=seed * 7919 + 3)
+        self.classifier_optimizer = optim.adam(config, total_steps)
+        self.discriminator_optimizer = optim.adam(config, total_steps)
+        self.generator_optimizer = optim.adam(config, total_steps)
+        self.average = optim.WeightAverage(self.classifier, self.classifier_average, config.ema_decay)
+        self.noise = tf.random.Generator.from_seed(seed)
+
+    # --- construction -------------------------------------------------------------------------------
+    def build(self):
+        images = tf.zeros((2,) + tuple(self.spec.image_shape))
+        labels = tf.zeros((2,), tf.int32)
+        self.classifier(images)
+        self.classifier_average(images)
+        self.discriminator(images, labels)
+        self.generator(self.sample_latents(2, 0), labels)
+        for network, optimizer in self._updates():
+            optimizer.build(network.trainable_variables)
+
+    def initialize(self, unlabeled_images):
+        """improved-gan's data-dependent weight-norm init of C and D (noise on), then copy C to its average."""
+        labels = self.noise.uniform([tf.shape(unlabeled_images)[0]], 0, self.spec.num_classes, tf.int32)
+        self.classifier.logits_and_features(unlabeled_images, training=True, initialize=True)
+        self.discriminator(unlabeled_images, labels, training=True, initialize=True)
+        self.average.reset()
+
+    def _updates(self):
+        return ((self.classifier, self.classifier_optimizer),
+                (self.discriminator, self.discriminator_optimizer),
+                (self.generator, self.generator_optimizer))
+
+    def checkpoint_items(self):
+        return {"classifier": self.classifier, "classifier_average": self.classifier_average,
+                "discriminator": self.discriminator, "generator": self.generator,
+                "classifier_optimizer": self.classifier_optimizer,
+                "discriminator_optimizer": self.discriminator_optimizer,
+                "generator_optimizer": self.generator_optimizer, "noise": self.noise}
+
+    # --- inference ----------------------------------------------------------------------------------
+    def classify(self, images):
+        return tf.cast(self.classifier_average(images, training=False), tf.float32)
+
+    def generate(self, labels, latents):
+        return tf.cast(self.generator(latents, labels, training=False), tf.float32)
+
+    def sample_latents(self, count, seed):
+        # The anchors' prior: z ~ U(0, 1)^d.
+        return tf.random.stateless_uniform([count, self.config.latent_dim], seed=[seed, 0])
+
+    # --- training -----------------------------------------------------------------------------------
+    def train_step(self, labeled, unlabeled):
+        config = self.config
+        classes = self.spec.num_classes
+        batch = tf.shape(unlabeled["image"])[0]
+        ramp = optim.linear_ramp(self.classifier_optimizer.iterations, config.warmup_steps,
+                                 config.warmup_steps)
+        latents = self.noise.uniform([batch, config.latent_dim])
+        # Balanced conditioning labels, as triple-gan's G batches of 20 per class.
+        offset = self.noise.uniform([], 0, classes, tf.int32)
+        generated_labels = tf.math.floormod(tf.range(batch) + offset, classes)
+
+        # G's forward pass is cheap next to C's and D's: it is run again under G's own tape below
+        # (GradientTape.stop_recording pauses every tape, so the updates cannot nest).
+        generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
+        classifier_losses, unlabeled_logits, reference = self._classifier_update(
+            labeled, unlabeled, generated, generated_labels, ramp)
+        discriminator_losses = self._discriminator_update(
+            labeled, unlabeled, unlabeled_logits, reference, generated, generated_labels)
+        with tf.GradientTape() as generator_tape:
+            generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
+            pair_logits = self.discriminator(generated, generated_labels, training=True)
+            logits, features = self.classifier.logits_and_features(generated, training=True)
+            generator_losses = losses.generator_loss(
+                pair_logits, features, reference["features"], logits, generated_labels,
+                config.generator_adversarial_weight, config.generator_feature_matching_weight,
+                config.generator_classification_weight)
+        self._apply(generator_tape, generator_losses["total"], self.generator,
+                    self.generator_optimizer)
+        self.average.update()
+        return {**_named("classifier", classifier_losses),
+                **_named("discriminator", discriminator_losses),
+                **_named("generator", generator_losses)}
+
+    def _classifier_update(self, labeled, unlabeled, generated, generated_labels, ramp):
+        config = self.config
+        # The second unlabeled view gives G's feature-matching target and D's pseudo-labeled real pairs.
+        reference_logits, reference_features = self.classifier.logits_and_features(
+            unlabeled["image2"], training=True)
+        reference = {"labels": tf.argmax(reference_logits, axis=1, output_type=tf.int32),
+                     "features": tf.stop_gradient(reference_features)}
+        sizes = [tf.shape(labeled["image"])[0], tf.shape(unlabeled["image"])[0], tf.shape(generated)[0]]
+        with tf.GradientTape() as tape:
+            # One forward pass over the three batches: fewer, larger matmuls are faster on a CPU.
+            logits = self.classifier(tf.concat([labeled["image"], unlabeled["image"], generated], 0),
+                                     training=True)
+            labeled_logits, unlabeled_logits, generated_logits = tf.split(logits, sizes)
+            with tape.stop_recording():
+                pair_logits = self.discriminator(
+                    unlabeled["image"], tf.argmax(unlabeled_logits, axis=1, output_type=tf.int32),
+                    training=True)
+            classifier_losses = losses.classifier_loss(
+                labeled_logits, labeled["label"], unlabeled_logits, generated_logits, generated_labels,
+                pair_logits, config.unsupervised_weight, ramp * config.classifier_adversarial_weight,
+                ramp * config.classifier_generated_weight)
+        self._apply(tape, classifier_losses["total"], self.classifier, self.classifier_optimizer)
+        return classifier_losses, tf.stop_gradient(unlabeled_logits), reference
+
+    def _discriminator_update(self, labeled, unlabeled, unlabeled_logits, reference, generated,
+                              generated_labels):
+        images = tf.concat([labeled["image"], unlabeled["image2"], generated, unlabeled["image"]], 0)
+        labels = tf.concat([labeled["label"], reference["labels"], generated_labels,
+                            tf.argmax(unlabeled_logits, axis=1, output_type=tf.int32)], 0)
+        num_real = tf.shape(labeled["image"])[0] + tf.shape(unlabeled["image2"])[0]
+        sizes = [num_real, tf.shape(generated)[0], tf.shape(unlabeled["image"])[0]]
+        with tf.GradientTape() as tape:
+            real, fake_generated, fake_classified = tf.split(
+                self.discriminator(images, labels, training=True), sizes)
+            discriminator_losses = losses.discriminator_loss(real, fake_generated, fake_classified)
+        self._apply(tape, discriminator_losses["total"], self.discriminator,
+                    self.discriminator_optimizer)
+        return discriminator_losses
+
+    @staticmethod
+    def _apply(tape, loss, network, optimizer):
+        # Each replica averages over its own batch; dividing by the replica count makes the summed
+        # gradients an average over the global batch.
+        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+        variables = network.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        if replicas > 1:
+            gradients = [gradient / replicas for gradient in gradients]
+        optimizer.apply_gradients(zip(gradients, variables))
+
+
+def _named(network, components):
+    named = {f"loss/{network}": components["total"]}
+    named.update({f"loss/{network}/{name}": value for name, value in components.items() if name != "total"})
+    return named

@@ -1,0 +1,119 @@
+"""Keras subclassed networks: generator G(z, y) = P(x|y), classifier C(x) = P(y|x), discriminator D(x, y).
+
+Shapes follow the authors' MNIST code (openai/improved-gan, zhenxuan00/triple-gan): MLPs with weight
+norm and Gaussian noise in C and D, softplus + batch-norm MLP in G. Every width is a constructor argument
+so tests can build tiny models; image shape and class count come from the data.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+
+from ssl_gen.layers import WeightNormDense
+
+
+def _one_hot(labels, num_classes, dtype):
+    return tf.one_hot(tf.cast(labels, tf.int32), num_classes, dtype=dtype)
+
+
+class NoisyWeightNormMLP(keras.layers.Layer):
+    """Gaussian noise → WN dense → ReLU blocks, then a WN output layer with a trainable scale.
+
+    With `num_classes` set, the one-hot label is concatenated to the input of every layer
+    (Triple-GAN's `MLPConcatLayer`), making it a network on image–label pairs.
+    """
+
+    def __init__(self, hidden_units, outputs, input_noise, hidden_noise, num_classes=None, seed=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.noises = [keras.layers.GaussianNoise(input_noise, seed=seed)]
+        self.noises += [keras.layers.GaussianNoise(hidden_noise, seed=None if seed is None else seed + i + 1)
+                        for i in range(len(hidden_units))]
+        self.denses = [WeightNormDense(units, seed=None if seed is None else seed + 100 + i)
+                       for i, units in enumerate(hidden_units)]
+        self.denses.append(WeightNormDense(outputs, train_scale=True,
+                                           seed=None if seed is None else seed + 200))
+
+    def call(self, images, labels=None, training=False, initialize=False):
+        """Returns (outputs, features of the last hidden layer).
+
+        `initialize=True` (eager only) runs improved-gan's data-dependent init layer by layer.
+        """
+        hidden = tf.reshape(images, [tf.shape(images)[0], -1])
+        condition = None
+        if self.num_classes:
+            condition = _one_hot(labels, self.num_classes, hidden.dtype)
+        features = hidden
+        for index, (noise, dense) in enumerate(zip(self.noises, self.denses)):
+            hidden = noise(hidden, training=training)
+            if condition is not None:
+                hidden = tf.concat([hidden, condition], axis=1)
+            if initialize:
+                dense.initialize_from_batch(hidden)
+            hidden = dense(hidden)
+            if index < len(self.denses) - 1:
+                hidden = tf.nn.relu(hidden)
+                features = hidden
+        return hidden, features
+
+
+class Classifier(keras.Model):
+    """C(x): K logits. Also Improved-GAN's real/fake discriminator through D(x) = σ(logsumexp(logits))."""
+
+    def __init__(self, num_classes, hidden_units=(1000, 500, 250, 250, 250), input_noise=0.6,
+                 hidden_noise=0.5, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.body = NoisyWeightNormMLP(hidden_units, num_classes, input_noise, hidden_noise, seed=seed)
+
+    def call(self, images, training=False):
+        return self.body(images, training=training)[0]
+
+    def logits_and_features(self, images, training=False, initialize=False):
+        return self.body(images, training=training, initialize=initialize)
+
+
+class Discriminator(keras.Model):
+    """D(x, y): one logit saying whether the pair is a real (image, label) pair."""
+
+    def __init__(self, num_classes, hidden_units=(1000, 500, 250, 250, 250), input_noise=0.6,
+                 hidden_noise=0.5, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.body = NoisyWeightNormMLP(hidden_units, 1, input_noise, hidden_noise,
+                                       num_classes=num_classes, seed=seed)
+
+    def call(self, images, labels, training=False, initialize=False):
+        return self.body(images, labels, training=training, initialize=initialize)[0][:, 0]
+
+
+class Generator(keras.Model):
+    """G(z, y): images in [-1, 1]. [z, y] → (Dense → BN → softplus → concat y)* → WN Dense → tanh.
+
+    The anchors end in a sigmoid for [0, 1] data; tanh is the same map for the library's [-1, 1].
+    """
+
+    def __init__(self, image_shape, num_classes, hidden_units=(500, 500), latent_dim=100, seed=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(image_shape)
+        self.num_classes = num_classes
+        self.latent_dim = latent_dim
+        self.denses = [keras.layers.Dense(units, use_bias=False,
+                                          kernel_initializer=keras.initializers.GlorotUniform(
+                                              seed=None if seed is None else seed + i))
+                       for i, units in enumerate(hidden_units)]
+        self.norms = [keras.layers.BatchNormalization(scale=False, epsilon=1e-6)
+                      for _ in hidden_units]
+        self.output_dense = WeightNormDense(math.prod(self.image_shape), train_scale=True,
+                                            seed=None if seed is None else seed + 100)
+
+    def call(self, latents, labels, training=False):
+        condition = _one_hot(labels, self.num_classes, latents.dtype)
+        hidden = tf.concat([latents, condition], axis=1)
+        for dense, norm in zip(self.denses, self.norms):
+            hidden = tf.nn.softplus(norm(dense(hidden), training=training))
+            hidden = tf.concat([hidden, condition], axis=1)
+        images = tf.tanh(self.output_dense(hidden))
+        return tf.reshape(images, (-1,) + self.image_shape)

@@ -1,0 +1,52 @@
+"""Optimisers, learning-rate schedule and weight averaging shared by methods."""
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="ssl_gen")
+class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """lr0 until `decay_start · total_steps`, then linear to 0 at `total_steps` (Bad GAN's schedule)."""
+
+    def __init__(self, initial_learning_rate, total_steps, decay_start):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.total_steps = int(total_steps)
+        self.decay_start = float(decay_start)
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        start = self.decay_start * self.total_steps
+        remaining = (self.total_steps - step) / max(self.total_steps - start, 1.0)
+        return self.initial_learning_rate * tf.clip_by_value(remaining, 0.0, 1.0)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate, "total_steps": self.total_steps,
+                "decay_start": self.decay_start}
+
+
+def adam(config, total_steps):
+    schedule = ConstantThenLinearDecay(config.learning_rate, total_steps, config.lr_decay_start)
+    return keras.optimizers.Adam(schedule, beta_1=config.adam_beta1, epsilon=config.adam_epsilon)
+
+
+def linear_ramp(step, start, length):
+    """0 before `start`, then linear to 1 over `length` steps."""
+    return tf.clip_by_value((tf.cast(step, tf.float32) - start) / max(float(length), 1.0), 0.0, 1.0)
+
+
+class WeightAverage:
+    """Exponential moving average of a model's trainable weights, kept in a twin model.
+
+    The twin starts as a copy (not at zero as in improved-gan), so early evaluations are meaningful.
+    """
+
+    def __init__(self, model, twin, decay):
+        self.model, self.twin, self.decay = model, twin, decay
+
+    def reset(self):
+        for average, weight in zip(self.twin.weights, self.model.weights):
+            average.assign(weight)
+
+    def update(self):
+        for average, weight in zip(self.twin.trainable_weights, self.model.trainable_weights):
+            average.assign(self.decay * average + (1.0 - self.decay) * weight)
