@@ -1,0 +1,66 @@
+"""absl flags generated from `Config`, so a script's flags and config.json never drift apart."""
+
+import dataclasses
+
+from absl import flags
+
+from ssl_gen.config import Config
+
+HELP = {
+    "output_dir": "Run directory: config, split, checkpoints, logs, samples. Rerun to resume.",
+    "dataset": "tfds data set: mnist, fashion_mnist, svhn_cropped or cifar10 (ignored with --data_path).",
+    "data_path": "An .npz in the keras.datasets layout (x_train, y_train, x_test, y_test); overrides --dataset.",
+    "num_labeled": "Labeled training images in total, balanced per class.",
+    "seed": "Seed of the labeled split, the initial weights, the noise and the data order.",
+    "method": "Semi-supervised method (see ssl_gen/methods).",
+    "latent_dim": "Dimension of the generator's U(0, 1) latent z.",
+    "generator_units": "Hidden widths of the generator MLP.",
+    "classifier_units": "Hidden widths of the classifier MLP.",
+    "discriminator_units": "Hidden widths of the pair discriminator MLP.",
+    "input_noise": "Std of the Gaussian noise on C's and D's inputs (images in [-1, 1]).",
+    "hidden_noise": "Std of the Gaussian noise on C's and D's hidden layers.",
+    "unsupervised_weight": "Weight of Improved-GAN's real/fake term in C's loss.",
+    "classifier_adversarial_weight": "Weight of C's loss through D (after warm-up).",
+    "classifier_generated_weight": "Weight of C's cross-entropy on G's samples, R_p (after warm-up).",
+    "generator_adversarial_weight": "Weight of G's loss through D(x, y).",
+    "generator_feature_matching_weight": "Weight of G's feature matching on C's last hidden layer.",
+    "generator_classification_weight": "Weight of C's cross-entropy on G's samples in G's loss.",
+    "warmup_steps": "C's D-term and R_p start at this step and ramp to full weight over as many steps.",
+    "train_steps": "Training steps (one C, one D and one G update each).",
+    "epochs": "If > 0, train this many passes over the unlabeled set instead of --train_steps.",
+    "batch_size": "Unlabeled (and generated) images per step; labeled batch is min(this, num_labeled).",
+    "learning_rate": "Adam learning rate of every network.",
+    "adam_beta1": "Adam beta_1.",
+    "adam_epsilon": "Adam epsilon.",
+    "lr_decay_start": "Fraction of training after which the learning rate decays linearly to 0.",
+    "ema_decay": "Decay of the moving average of C's weights used for evaluation and export.",
+    "eval_every": "Evaluate (test error, sample grid, metrics.csv row) every this many steps.",
+    "checkpoint_every": "Save a checkpoint every this many steps.",
+    "log_every": "Log losses and steps/s every this many steps.",
+    "keep_checkpoints": "Checkpoints kept on disk.",
+    "jit_compile": "XLA for the train step: auto (on for GPU, off for CPU), true or false.",
+    "mixed_precision": "Compute in bfloat16 with float32 weights (faster on CPUs with AVX512-BF16).",
+}
+
+
+def define_config_flags():
+    defaults = Config()
+    for field in dataclasses.fields(Config):
+        default = getattr(defaults, field.name)
+        help_text = HELP[field.name]
+        if field.name == "output_dir":
+            default = None  # Required: absl enforces it only for a None default.
+        if isinstance(default, bool):
+            flags.DEFINE_bool(field.name, default, help_text)
+        elif isinstance(default, int):
+            flags.DEFINE_integer(field.name, default, help_text)
+        elif isinstance(default, float):
+            flags.DEFINE_float(field.name, default, help_text)
+        elif isinstance(default, tuple):
+            flags.DEFINE_list(field.name, [str(value) for value in default], help_text)
+        else:
+            flags.DEFINE_string(field.name, default, help_text)
+
+
+def config_from_flags(values):
+    return Config(**{field.name: values[field.name].value for field in dataclasses.fields(Config)})

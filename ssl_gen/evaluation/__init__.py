@@ -1,0 +1,1 @@
+"""Evaluation: classifier metrics and sample images; one pipeline for every method."""

@@ -1,0 +1,32 @@
+"""The evaluation report of a run directory: DIR/eval.json."""
+
+import json
+import os
+
+from ssl_gen import runs
+from ssl_gen.evaluation import classifier_metrics
+from ssl_gen.evaluation import images as sample_images
+
+EVAL_FILE = "eval.json"
+
+
+def evaluate_run(run_dir, data_path=None):
+    """Restores the latest checkpoint, judges it on the full test set and writes DIR/eval.json."""
+    config, data, method, step = runs.restore(run_dir, data_path)
+    report = {
+        "test_error": classifier_metrics.test_error(method.classify, data.x_test, data.y_test),
+        "num_labeled": config.num_labeled,
+        "num_test_images": int(len(data.x_test)),
+        "dataset": data.spec.name,
+        "method": config.method,
+        "step": step,
+    }
+    eval_dir = os.path.join(run_dir, "eval")
+    os.makedirs(eval_dir, exist_ok=True)
+    sample_images.save_png(os.path.join(eval_dir, "samples_by_class.png"),
+                           sample_images.class_grid(method, data.spec.num_classes))
+    path = os.path.join(run_dir, EVAL_FILE)
+    with open(path + ".tmp", "w") as file:
+        json.dump(report, file, indent=2)
+    os.replace(path + ".tmp", path)
+    return report

@@ -1,0 +1,55 @@
+"""metrics.csv (one row per evaluation) and TensorBoard scalars/images, resumable without duplicates."""
+
+import csv
+import os
+
+import tensorflow as tf
+
+METRICS_FILE = "metrics.csv"
+
+
+class MetricsCsv:
+    """Rows of {step, wall_time, metric: value}. Rows past the resumed step are dropped on open."""
+
+    def __init__(self, run_dir, resume_step):
+        self.path = os.path.join(run_dir, METRICS_FILE)
+        self.rows = self._read_rows(resume_step)
+        self._write()
+
+    def _read_rows(self, resume_step):
+        if not os.path.exists(self.path):
+            return []
+        with open(self.path, newline="") as file:
+            return [row for row in csv.DictReader(file) if int(row["step"]) <= resume_step]
+
+    def append(self, step, wall_time, metrics):
+        self.rows = [row for row in self.rows if int(row["step"]) != step]
+        self.rows.append({"step": step, "wall_time": round(wall_time, 2), **metrics})
+        self._write()
+
+    def _write(self):
+        columns = ["step", "wall_time"]
+        for row in self.rows:
+            columns += [key for key in row if key not in columns]
+        temporary = self.path + ".tmp"
+        with open(temporary, "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        os.replace(temporary, self.path)
+
+
+class TensorBoard:
+    def __init__(self, run_dir):
+        self.writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))
+
+    def scalars(self, step, values):
+        with self.writer.as_default(step=step):
+            for name, value in values.items():
+                tf.summary.scalar(name, value)
+        self.writer.flush()
+
+    def image(self, step, name, image_uint8):
+        with self.writer.as_default(step=step):
+            tf.summary.image(name, image_uint8[None])
+        self.writer.flush()

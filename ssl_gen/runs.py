@@ -1,0 +1,35 @@
+"""A run directory: its config, its data, its split, and its method restored from the latest checkpoint."""
+
+import os
+
+import keras
+import tensorflow as tf
+
+from ssl_gen import config as config_lib
+from ssl_gen import data as data_lib
+from ssl_gen import methods
+from ssl_gen.errors import ConfigError
+from ssl_gen.trainer import CHECKPOINT_DIR, make_checkpoint
+
+
+def set_precision(config):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.mixed_precision else "float32")
+
+
+def load_data(config, data_path=None):
+    return data_lib.load(config.dataset, data_path if data_path is not None else config.data_path)
+
+
+def restore(run_dir, data_path=None):
+    """Returns (config, data, method) with the method's weights from the run's latest checkpoint."""
+    config = config_lib.load(run_dir)
+    set_precision(config)
+    data = load_data(config, data_path)
+    method = methods.create(config, data.spec, config.total_steps(len(data.x_train)))
+    method.build()
+    latest = tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
+    if latest is None:
+        raise ConfigError(f"no checkpoint in {os.path.join(run_dir, CHECKPOINT_DIR)!r}: train first")
+    step = tf.Variable(0, dtype=tf.int64)
+    make_checkpoint(method, step).restore(latest).assert_existing_objects_matched()
+    return config, data, method, int(step.numpy())

@@ -1,0 +1,80 @@
+"""Train one run: config → data → split → method → trainer."""
+
+import os
+
+import numpy as np
+from absl import logging
+
+from ssl_gen import config as config_lib
+from ssl_gen import data as data_lib
+from ssl_gen import methods, runs
+from ssl_gen.data import images as image_conversion
+from ssl_gen.errors import ConfigError
+from ssl_gen.evaluation import classifier_metrics
+from ssl_gen.evaluation import images as sample_images
+from ssl_gen.metrics_log import MetricsCsv, TensorBoard
+from ssl_gen.trainer import Trainer
+
+INIT_BATCH = 500  # improved-gan initialises weight norm from 500 training images.
+
+
+def run(config):
+    """Trains (or resumes) the run in `config.output_dir`. Returns the final evaluation metrics."""
+    config.validate()
+    run_dir = _prepare_dir(config.output_dir)
+    config_lib.save_or_check(config, run_dir)
+    runs.set_precision(config)
+    data = runs.load_data(config)
+    labeled_indices = data_lib.load_or_create_split(
+        run_dir, data.y_train, config.num_labeled, data.spec.num_classes, config.seed)
+    total_steps = config.total_steps(len(data.x_train))
+    logging.info("data %s: %d train / %d test images of shape %s, %d classes; %d labeled; %d steps",
+                 data.spec.name, len(data.x_train), len(data.x_test), data.spec.image_shape,
+                 data.spec.num_classes, len(labeled_indices), total_steps)
+
+    method = methods.create(config, data.spec, total_steps)
+    tensorboard = TensorBoard(run_dir)
+    final_metrics = {}
+
+    def evaluate(step):
+        final_metrics.clear()
+        final_metrics.update(evaluate_during_training(method, data, run_dir, step, tensorboard))
+        return final_metrics
+
+    def make_dataset(seed):
+        return data_lib.train_dataset(data, labeled_indices, config.batch_size, seed,
+                                      method.unlabeled_views)
+
+    trainer = Trainer(method, config, run_dir, make_dataset, evaluate,
+                      lambda start: MetricsCsv(run_dir, start), tensorboard)
+    initial = image_conversion.to_model_range(data.x_train[_init_indices(len(data.x_train), config.seed)])
+    start_step = trainer.restore_or_initialize(initial)
+    trainer.fit(total_steps, start_step)
+    return final_metrics
+
+
+def evaluate_during_training(method, data, run_dir, step, tensorboard):
+    """Cheap metrics for the training log, and a sample grid PNG (one row per class)."""
+    metrics = {"eval/test_error": classifier_metrics.test_error(method.classify, data.x_test, data.y_test)}
+    grid = sample_images.class_grid(method, data.spec.num_classes)
+    os.makedirs(os.path.join(run_dir, "samples"), exist_ok=True)
+    sample_images.save_png(os.path.join(run_dir, "samples", f"step_{step:06d}.png"), grid)
+    tensorboard.image(step, "samples/by_class", grid)
+    return metrics
+
+
+def _init_indices(num_images, seed):
+    return np.random.default_rng(seed + 17).choice(num_images, size=min(INIT_BATCH, num_images),
+                                                   replace=False)
+
+
+def _prepare_dir(path):
+    try:
+        os.makedirs(path, exist_ok=True)
+        probe = os.path.join(path, ".write_test")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as error:
+        raise ConfigError(f"cannot write to output_dir {path!r}: {error}") from error
+    return path

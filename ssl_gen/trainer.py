@@ -1,0 +1,154 @@
+"""The method-agnostic training loop: strategy, checkpoint/resume, logging, evaluation, NaN guard, signals."""
+
+import math
+import os
+import signal
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from ssl_gen.errors import TrainingError
+
+CHECKPOINT_DIR = "checkpoints"
+
+
+def resolve_jit_compile(setting):
+    """'auto' → XLA on GPU only: on this project's CPUs a GAN step measured slower with XLA."""
+    if setting == "auto":
+        return bool(tf.config.list_physical_devices("GPU"))
+    return setting == "true"
+
+
+def make_checkpoint(method, step):
+    return tf.train.Checkpoint(step=step, **{name: trackable(item)
+                                             for name, item in method.checkpoint_items().items()})
+
+
+def trackable(item):
+    """Keras 3 models keep sub-layers in lists that tf.train.Checkpoint does not follow, so a built
+    model is saved as its ordered list of variables (the order is fixed by the model's construction)."""
+    if isinstance(item, keras.Model):
+        return tf.train.Checkpoint(variables=[weight.value for weight in item.weights])
+    return item
+
+
+class _StopRequest:
+    """SIGINT/SIGTERM ask the loop to save a checkpoint and return at the next step."""
+
+    def __init__(self):
+        self.signal = None
+
+    def __enter__(self):
+        self._previous = {}
+        for number in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[number] = signal.signal(number, self._handle)
+            except ValueError:  # Not the main thread: leave signals alone.
+                pass
+        return self
+
+    def _handle(self, number, frame):
+        self.signal = signal.Signals(number).name
+
+    def __exit__(self, *exc):
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+
+class Trainer:
+    """Runs `method.train_step` under a tf.distribute strategy until `total_steps`.
+
+    `make_dataset(seed)` returns the zipped (labeled, unlabeled) dataset; on resume the seed is
+    folded with the resumed step, so a resumed run draws fresh, reproducible batches.
+    `evaluate(step) -> dict` is called every `eval_every` steps and at the end.
+    """
+
+    def __init__(self, method, config, run_dir, make_dataset, evaluate, metrics_csv_factory,
+                 tensorboard, strategy=None):
+        self.method, self.config, self.run_dir = method, config, run_dir
+        self.make_dataset, self.evaluate = make_dataset, evaluate
+        self.metrics_csv_factory, self.tensorboard = metrics_csv_factory, tensorboard
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        # Variables and optimiser slots must exist before the checkpoint lists them and before a
+        # restore (optimiser state would otherwise silently reset).
+        with self.strategy.scope():
+            method.build()
+        self.checkpoint = make_checkpoint(method, self.step)
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, os.path.join(run_dir, CHECKPOINT_DIR), max_to_keep=config.keep_checkpoints)
+
+    def restore_or_initialize(self, initial_images):
+        """Restores the latest checkpoint, or initialises the method from data. Returns the start step."""
+        if self.manager.latest_checkpoint:
+            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            logging.info("resumed from %s at step %d", self.manager.latest_checkpoint, int(self.step))
+        else:
+            self.method.initialize(initial_images)
+        return int(self.step.numpy())
+
+    def fit(self, total_steps, start_step):
+        config = self.config
+        if start_step >= total_steps:
+            logging.info("run already at step %d of %d; nothing to train", start_step, total_steps)
+            return
+        dataset = self.make_dataset(config.seed * 1_000_003 + start_step)
+        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        step_fn = tf.function(self._distributed_step,
+                              jit_compile=resolve_jit_compile(config.jit_compile))
+        metrics_csv = self.metrics_csv_factory(start_step)
+        running, averages, window_start, window_steps = {}, {}, time.time(), 0
+        started = time.time()
+        with _StopRequest() as stop:
+            for step in range(start_step + 1, total_steps + 1):
+                losses = {name: float(value) for name, value in step_fn(*next(iterator)).items()}
+                _check_finite(losses, step, self.manager.latest_checkpoint)
+                self.step.assign(step)
+                for name, value in losses.items():
+                    running[name] = running.get(name, 0.0) + value
+                window_steps += 1
+                last = step == total_steps or stop.signal is not None
+                if step % config.log_every == 0 or last:
+                    steps_per_second = window_steps / max(time.time() - window_start, 1e-9)
+                    averages = {name: total / window_steps for name, total in running.items()}
+                    self._log(step, total_steps, averages, steps_per_second)
+                    running, window_start, window_steps = {}, time.time(), 0
+                if step % config.eval_every == 0 or last:
+                    metrics = self.evaluate(step)
+                    self.tensorboard.scalars(step, metrics)
+                    metrics_csv.append(step, time.time() - started, {**averages, **metrics})
+                    logging.info("step %d: %s", step, _format(metrics))
+                if step % config.checkpoint_every == 0 or last:
+                    self.manager.save(checkpoint_number=step)
+                if stop.signal is not None:
+                    logging.warning("%s received: saved a checkpoint at step %d and stopped",
+                                    stop.signal, step)
+                    return stop.signal
+        return None
+
+    def _distributed_step(self, labeled, unlabeled):
+        per_replica = self.strategy.run(self.method.train_step, args=(labeled, unlabeled))
+        return {name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+                for name, value in per_replica.items()}
+
+    def _log(self, step, total_steps, averages, steps_per_second):
+        self.tensorboard.scalars(step, {**averages, "perf/steps_per_second": steps_per_second})
+        main = {name: value for name, value in averages.items() if name.count("/") == 1}
+        logging.info("step %d/%d (%.1f steps/s) %s", step, total_steps, steps_per_second, _format(main))
+
+
+def _check_finite(losses, step, last_checkpoint):
+    bad = sorted(name for name, value in losses.items() if not math.isfinite(value))
+    if bad:
+        values = ", ".join(f"{name}={losses[name]}" for name in bad)
+        raise TrainingError(f"non-finite loss at step {step}: {values}. Training stopped; the last good "
+                            f"checkpoint ({last_checkpoint or 'none yet'}) was left in place. "
+                            "Try a lower --learning_rate.")
+
+
+def _format(values):
+    return " ".join(f"{name}={value:.4g}" for name, value in sorted(values.items())
+                    if np.isscalar(value))
