@@ -14,6 +14,8 @@ class MetricsCsv:
     def __init__(self, run_dir, resume_step):
         self.path = os.path.join(run_dir, METRICS_FILE)
         self.rows = self._read_rows(resume_step)
+        # wall_time continues across resumes, so time-to-accuracy curves stay honest.
+        self.time_offset = float(self.rows[-1]["wall_time"]) if self.rows else 0.0
         self._write()
 
     def _read_rows(self, resume_step):
@@ -22,9 +24,10 @@ class MetricsCsv:
         with open(self.path, newline="") as file:
             return [row for row in csv.DictReader(file) if int(row["step"]) <= resume_step]
 
-    def append(self, step, wall_time, metrics):
+    def append(self, step, seconds_since_resume, metrics):
         self.rows = [row for row in self.rows if int(row["step"]) != step]
-        self.rows.append({"step": step, "wall_time": round(wall_time, 2), **metrics})
+        wall_time = round(self.time_offset + seconds_since_resume, 2)
+        self.rows.append({"step": step, "wall_time": wall_time, **metrics})
         self._write()
 
     def _write(self):

@@ -67,9 +67,16 @@ def load_tfds(name, data_dir=None):
                         "or pass --data_path=FILE.npz")
     import tensorflow_datasets as tfds  # Imported late: it is slow and only this path needs it.
 
-    train, test = tfds.as_numpy(tfds.load(
-        name, split=["train", "test"], batch_size=-1, as_supervised=True, data_dir=data_dir))
-    return from_arrays(name, x_train=train[0], y_train=train[1], x_test=test[0], y_test=test[1])
+    train, test = tfds.load(name, split=["train", "test"], as_supervised=True, data_dir=data_dir)
+    x_train, y_train = _to_arrays(tfds, train)
+    x_test, y_test = _to_arrays(tfds, test)
+    return from_arrays(name, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+
+
+def _to_arrays(tfds, dataset):
+    # batch_size=-1 in tfds.load aborts TF 2.21 on generator-backed (mock) data, so batch here.
+    images, labels = zip(*tfds.as_numpy(dataset.batch(4096)))
+    return np.concatenate(images), np.concatenate(labels)
 
 
 def from_arrays(name, x_train, y_train, x_test, y_test):
