@@ -56,6 +56,9 @@ def run(config):
 def evaluate_during_training(method, data, run_dir, step, tensorboard):
     """Cheap metrics for the training log, and a sample grid PNG (one row per class)."""
     metrics = {"eval/test_error": classifier_metrics.test_error(method.classify, data.x_test, data.y_test)}
+    if hasattr(method, "classify_without_average"):
+        metrics["eval/test_error_without_average"] = classifier_metrics.test_error(
+            method.classify_without_average, data.x_test, data.y_test)
     grid = sample_images.class_grid(method, data.spec.num_classes)
     os.makedirs(os.path.join(run_dir, "samples"), exist_ok=True)
     sample_images.save_png(os.path.join(run_dir, "samples", f"step_{step:06d}.png"), grid)

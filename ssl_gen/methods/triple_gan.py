@@ -75,6 +75,10 @@ class TripleGan(Method):
     def classify(self, images):
         return tf.cast(self.classifier_average(images, training=False), tf.float32)
 
+    def classify_without_average(self, images):
+        """C's current weights; logged beside the average to show what averaging buys."""
+        return tf.cast(self.classifier(images, training=False), tf.float32)
+
     def generate(self, labels, latents):
         return tf.cast(self.generator(latents, labels, training=False), tf.float32)
 

@@ -1,0 +1,93 @@
+"""Training runs end to end through the library: outputs, resume, refusals, NaN guard."""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ssl_gen import methods, train
+from ssl_gen.errors import ConfigError, TrainingError
+from ssl_gen.methods.triple_gan import TripleGan
+from tests.conftest import tiny_config
+
+
+def _metric_rows(run_dir):
+    with open(os.path.join(run_dir, "metrics.csv"), newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_run_writes_every_output(tmp_path, mnist_small_path):
+    run_dir = tmp_path / "run"
+    metrics = train.run(tiny_config(run_dir, mnist_small_path))
+    assert 0.0 <= metrics["eval/test_error"] <= 1.0
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert saved["num_labeled"] == 20 and saved["data_path"] == mnist_small_path
+    indices = np.load(run_dir / "labeled_indices.npy")
+    assert len(indices) == 20
+    rows = _metric_rows(run_dir)
+    assert [int(row["step"]) for row in rows] == [3, 6]
+    assert {"loss/classifier", "loss/discriminator", "loss/generator", "eval/test_error"} <= set(rows[0])
+    grid = tf.io.decode_png(tf.io.read_file(str(run_dir / "samples" / "step_000006.png")))
+    assert grid.shape == (280, 280, 1)  # 10 classes × 10 samples of 28×28.
+    assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-6")
+    assert os.listdir(run_dir / "tensorboard")
+
+
+def test_resume_continues_step_split_and_metrics(tmp_path, mnist_small_path):
+    run_dir = tmp_path / "run"
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=6))
+    indices = np.load(run_dir / "labeled_indices.npy")
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=9))
+    assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-9")
+    np.testing.assert_array_equal(np.load(run_dir / "labeled_indices.npy"), indices)
+    rows = _metric_rows(run_dir)
+    assert [int(row["step"]) for row in rows] == [3, 6, 9]
+    wall_times = [float(row["wall_time"]) for row in rows]
+    assert wall_times == sorted(wall_times)
+
+
+def test_rerun_with_a_different_experiment_is_refused(tmp_path, mnist_small_path):
+    run_dir = tmp_path / "run"
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=3))
+    with pytest.raises(ConfigError, match="num_labeled: run has 20, received 30"):
+        train.run(tiny_config(run_dir, mnist_small_path, num_labeled=30))
+
+
+class _NanAfterFourSteps(TripleGan):
+    def train_step(self, labeled, unlabeled):
+        result = super().train_step(labeled, unlabeled)
+        poison = tf.where(self.classifier_optimizer.iterations > 4, np.nan, 0.0)
+        result["loss/discriminator/real"] = result["loss/discriminator/real"] + poison
+        return result
+
+
+def test_nan_loss_stops_with_step_and_component_and_keeps_last_checkpoint(tmp_path, mnist_small_path,
+                                                                           monkeypatch):
+    monkeypatch.setitem(methods.METHODS, "nan_after_four", _NanAfterFourSteps)
+    run_dir = tmp_path / "run"
+    with pytest.raises(TrainingError, match=r"step 5: loss/discriminator/real=nan"):
+        train.run(tiny_config(run_dir, mnist_small_path, method="nan_after_four"))
+    assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-3")
+
+
+@pytest.mark.parametrize("field,value,fragment", [
+    ("batch_size", 0, "batch_size must be positive; received 0"),
+    ("train_steps", -5, "train_steps=-5"),
+    ("learning_rate", 0.0, "learning_rate must be positive"),
+    ("ema_decay", 1.5, "ema_decay must lie in [0, 1]; received 1.5"),
+    ("method", "no_such_method", "unknown method 'no_such_method'"),
+])
+def test_bad_config_values_are_refused(tmp_path, mnist_small_path, field, value, fragment):
+    with pytest.raises(ConfigError) as error:
+        train.run(tiny_config(tmp_path / "run", mnist_small_path, **{field: value}))
+    assert fragment in str(error.value)
+
+
+def test_unwritable_output_dir_is_refused(tmp_path, mnist_small_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="cannot write to output_dir"):
+        train.run(tiny_config(blocker / "run", mnist_small_path))
