@@ -35,7 +35,7 @@ class Config:
     generator_feature_matching_weight: float = 1.0
     generator_classification_weight: float = 0.1
     # Triple-GAN's C-through-D and R_p terms start after C has learned from the labels.
-    warmup_steps: int = 5000
+    warmup_steps: int = 10000
     # Optimisation
     train_steps: int = 60000
     epochs: float = 0.0  # If > 0, overrides train_steps: epochs over the unlabeled set.

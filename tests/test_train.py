@@ -4,6 +4,7 @@ import csv
 import json
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -91,3 +92,16 @@ def test_unwritable_output_dir_is_refused(tmp_path, mnist_small_path):
     blocker.write_text("")
     with pytest.raises(ConfigError, match="cannot write to output_dir"):
         train.run(tiny_config(blocker / "run", mnist_small_path))
+
+
+@pytest.mark.parametrize("overrides", [{"mixed_precision": True}, {"jit_compile": "true"}],
+                         ids=["bfloat16", "xla"])
+def test_runtime_options_train_to_finite_losses(tmp_path, mnist_small_path, overrides):
+    run_dir = tmp_path / "run"
+    try:
+        metrics = train.run(tiny_config(run_dir, mnist_small_path, train_steps=3, **overrides))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert 0.0 <= metrics["eval/test_error"] <= 1.0
+    losses = {key: float(value) for key, value in _metric_rows(run_dir)[-1].items() if key.startswith("loss/")}
+    assert losses and all(np.isfinite(value) for value in losses.values())
