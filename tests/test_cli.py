@@ -34,6 +34,8 @@ def test_train_then_evaluate_end_to_end(tmp_path, mnist_small_path):
     assert report["num_labeled"] == 100 and report["step"] == 60
     # 100 labels and 60 small steps already beat chance (90 % error) by a wide margin.
     assert 0.0 <= report["test_error"] < 0.6
+    for image in ("samples_by_class.png", "test_error_curve.png"):
+        assert os.path.getsize(os.path.join(run_dir, "eval", image)) > 1000
 
 
 @pytest.mark.parametrize("script,expected", [

@@ -1,0 +1,33 @@
+"""Curves from metrics.csv: test error against wall time and against steps."""
+
+import csv
+
+import matplotlib
+
+matplotlib.use("Agg")  # Headless: runs write PNGs, they never open windows.
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def read_metrics(path):
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def plot_test_error(metrics_paths, output_path, labels=None):
+    """One line per run: test error (%) against wall-clock minutes, log scale."""
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for index, path in enumerate(metrics_paths):
+        rows = [row for row in read_metrics(path) if row.get("eval/test_error")]
+        error = [100.0 * float(row["eval/test_error"]) for row in rows]
+        label = labels[index] if labels else path
+        axes[0].plot([float(row["wall_time"]) / 60.0 for row in rows], error, label=label)
+        axes[1].plot([int(row["step"]) for row in rows], error, label=label)
+    for ax, xlabel in zip(axes, ("wall time (minutes)", "training step")):
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("test error (%)")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(output_path, dpi=100)
+    plt.close(figure)
