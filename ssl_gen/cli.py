@@ -22,10 +22,12 @@ HELP = {
     "unsupervised_weight": "Weight of Improved-GAN's real/fake term in C's loss.",
     "classifier_adversarial_weight": "Weight of C's loss through D (after warm-up).",
     "classifier_generated_weight": "Weight of C's cross-entropy on G's samples, R_p (after warm-up).",
-    "generator_adversarial_weight": "Weight of G's loss through D(x, y).",
+    "generator_adversarial_weight": "Weight of G's loss through D(x, y) (after warm-up).",
     "generator_feature_matching_weight": "Weight of G's feature matching on C's last hidden layer.",
-    "generator_classification_weight": "Weight of C's cross-entropy on G's samples in G's loss.",
-    "warmup_steps": "C's D-term and R_p start at this step and ramp to full weight over as many steps.",
+    "generator_classification_weight": "Weight of C's cross-entropy on G's samples in G's loss "
+                                       "(after warm-up).",
+    "warmup_steps": "The label-coupling terms (C and G through D, R_p, G through C) start at this step "
+                    "and ramp to full weight over as many steps.",
     "train_steps": "Training steps (one C, one D and one G update each).",
     "epochs": "If > 0, train this many passes over the unlabeled set instead of --train_steps.",
     "batch_size": "Unlabeled (and generated) images per step; labeled batch is min(this, num_labeled).",

@@ -31,10 +31,10 @@ class Config:
     unsupervised_weight: float = 1.0
     classifier_adversarial_weight: float = 0.1
     classifier_generated_weight: float = 0.1
-    generator_adversarial_weight: float = 1.0
+    generator_adversarial_weight: float = 0.1
     generator_feature_matching_weight: float = 1.0
     generator_classification_weight: float = 0.1
-    # Triple-GAN's C-through-D and R_p terms start after C has learned from the labels.
+    # Terms coupling the players through labels start after C has learned from the labels.
     warmup_steps: int = 10000
     # Optimisation
     train_steps: int = 60000

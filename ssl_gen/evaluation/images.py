@@ -22,3 +22,33 @@ def tile(images, rows, cols):
 
 def save_png(path, image_uint8):
     tf.io.write_file(path, tf.io.encode_png(image_uint8))
+
+
+def read_png(path):
+    return tf.io.decode_png(tf.io.read_file(path)).numpy()
+
+
+def interpolation_strip(method, num_classes, steps=10, seed=0):
+    """Row y: G(z, y) along the line between two latents (the same two for every class)."""
+    ends = method.sample_latents(2, seed)
+    weights = tf.reshape(tf.linspace(0.0, 1.0, steps), (-1, 1))
+    line = (1.0 - weights) * ends[0] + weights * ends[1]
+    latents = tf.tile(line, (num_classes, 1))
+    labels = np.repeat(np.arange(num_classes), steps).astype(np.int32)
+    images = method.generate(tf.constant(labels), latents)
+    return tile(image_conversion.model_to_uint8(images).numpy(), num_classes, steps)
+
+
+def nearest_neighbour_panel(generated_uint8, pools):
+    """Row i: a generated image, then its nearest images (L2 in pixel space) from each (pool, count)
+    in `pools`. With the labeled images as the first pool, a generator that copied them would show
+    exact matches in column 2."""
+    flat = generated_uint8.reshape(len(generated_uint8), -1).astype(np.float32)
+    columns = [generated_uint8[:, None]]
+    for pool, count in pools:
+        pool_flat = pool.reshape(len(pool), -1).astype(np.float32)
+        squared = (np.sum(flat ** 2, 1)[:, None] + np.sum(pool_flat ** 2, 1)[None, :]
+                   - 2.0 * flat @ pool_flat.T)
+        columns.append(pool[np.argsort(squared, axis=1)[:, :count]])
+    panel = np.concatenate(columns, axis=1)  # [N, 1 + Σ counts, H, W, C]
+    return tile(panel.reshape((-1,) + generated_uint8.shape[1:]), len(generated_uint8), panel.shape[1])

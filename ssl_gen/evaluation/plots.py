@@ -2,6 +2,8 @@
 
 import csv
 
+import numpy as np
+
 import matplotlib
 
 matplotlib.use("Agg")  # Headless: runs write PNGs, they never open windows.
@@ -31,3 +33,24 @@ def plot_test_error(metrics_paths, output_path, labels=None):
     figure.tight_layout()
     figure.savefig(output_path, dpi=100)
     plt.close(figure)
+
+
+def plot_confusion_matrix(matrix, output_path):
+    """Row-normalised confusion matrix with counts written in each cell."""
+    matrix = np.asarray(matrix)
+    normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    size = max(4.0, 0.5 * len(matrix))
+    figure, axes = plt.subplots(figsize=(size, size))
+    axes.imshow(normalised, cmap="Blues", vmin=0.0, vmax=1.0)
+    for (row, col), count in np.ndenumerate(matrix):
+        if count:
+            axes.text(col, row, str(count), ha="center", va="center", fontsize=7,
+                      color="white" if normalised[row, col] > 0.5 else "black")
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    axes.set_xticks(range(len(matrix)))
+    axes.set_yticks(range(len(matrix)))
+    figure.tight_layout()
+    figure.savefig(output_path, dpi=100)
+    plt.close(figure)
+

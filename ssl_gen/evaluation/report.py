@@ -1,38 +1,76 @@
-"""The evaluation report of a run directory: DIR/eval.json."""
+"""The evaluation report of a run: DIR/eval.json, DIR/eval/*.png and TensorBoard — one pipeline that
+judges both the classifier and the generator."""
 
 import json
 import os
 
+import numpy as np
+
+from ssl_gen import data as data_lib
 from ssl_gen import runs
-from ssl_gen.evaluation import classifier_metrics
+from ssl_gen.data import images as image_conversion
+from ssl_gen.evaluation import classifier_metrics, generator_metrics, plots
+from ssl_gen.evaluation import evaluator as evaluator_lib
 from ssl_gen.evaluation import images as sample_images
-from ssl_gen.evaluation import plots
-from ssl_gen.metrics_log import METRICS_FILE
+from ssl_gen.metrics_log import METRICS_FILE, TensorBoard
 
 EVAL_FILE = "eval.json"
+SCALARS = ("test_error", "ece", "conditional_accuracy", "fid", "kid", "intra_fid", "diversity_ratio")
 
 
-def evaluate_run(run_dir, data_path=None):
-    """Restores the latest checkpoint, judges it on the full test set and writes DIR/eval.json."""
+def evaluate_run(run_dir, data_path=None, evaluator_dir=None, seed=0):
+    """Restores the run's latest checkpoint and writes the full report."""
     config, data, method, step = runs.restore(run_dir, data_path)
-    report = {
-        "test_error": classifier_metrics.test_error(method.classify, data.x_test, data.y_test),
-        "num_labeled": config.num_labeled,
-        "num_test_images": int(len(data.x_test)),
-        "dataset": data.spec.name,
-        "method": config.method,
-        "step": step,
-    }
-    eval_dir = os.path.join(run_dir, "eval")
-    os.makedirs(eval_dir, exist_ok=True)
-    sample_images.save_png(os.path.join(eval_dir, "samples_by_class.png"),
-                           sample_images.class_grid(method, data.spec.num_classes))
-    metrics_path = os.path.join(run_dir, METRICS_FILE)
-    if os.path.exists(metrics_path):
-        plots.plot_test_error([metrics_path], os.path.join(eval_dir, "test_error_curve.png"),
-                              labels=[os.path.basename(os.path.normpath(run_dir))])
+    evaluator = evaluator_lib.load(evaluator_dir or evaluator_lib.default_dir(data), data)
+    labeled_indices = np.load(os.path.join(run_dir, data_lib.SPLIT_FILE))
+    report = evaluate_method(method, data, evaluator, os.path.join(run_dir, "eval"), seed, labeled_indices)
+    report.update({"num_labeled": config.num_labeled, "method": config.method, "step": step})
     path = os.path.join(run_dir, EVAL_FILE)
     with open(path + ".tmp", "w") as file:
         json.dump(report, file, indent=2)
     os.replace(path + ".tmp", path)
+    _to_tensorboard(run_dir, step, report)
+    metrics_path = os.path.join(run_dir, METRICS_FILE)
+    if os.path.exists(metrics_path):
+        plots.plot_test_error([metrics_path], os.path.join(run_dir, "eval", "test_error_curve.png"),
+                              labels=[os.path.basename(os.path.normpath(run_dir))])
     return report
+
+
+def evaluate_method(method, data, evaluator, image_dir, seed=0, labeled_indices=None):
+    """Every metric and image of the suite for anything with classify / generate / sample_latents."""
+    classes = data.spec.num_classes
+    classifier = classifier_metrics.classifier_report(method.classify, data.x_test, data.y_test, classes)
+    generator = generator_metrics.generator_report(method, evaluator, data.x_test, data.y_test, classes, seed)
+    floor = generator_metrics.real_data_floor(evaluator, data.x_test, data.y_test, classes, seed)
+    _write_images(method, data, classifier["confusion_matrix"], image_dir, seed, labeled_indices)
+    return {**classifier, **generator,
+            "real_data_floor": floor,
+            "num_test_images": int(len(data.x_test)),
+            "dataset": data.spec.name,
+            "evaluator": {"fingerprint": evaluator.metadata["fingerprint"],
+                          "test_accuracy": evaluator.test_accuracy}}
+
+
+def _write_images(method, data, confusion, image_dir, seed, labeled_indices):
+    os.makedirs(image_dir, exist_ok=True)
+    classes = data.spec.num_classes
+    sample_images.save_png(os.path.join(image_dir, "samples_by_class.png"),
+                           sample_images.class_grid(method, classes, seed=seed))
+    sample_images.save_png(os.path.join(image_dir, "interpolation.png"),
+                           sample_images.interpolation_strip(method, classes, seed=seed))
+    generated, _ = generator_metrics.generate_per_class(method, classes, 1, seed)
+    pools = [(data.x_train, 3)]
+    if labeled_indices is not None:
+        pools.insert(0, (data.x_train[labeled_indices], 1))
+    panel = sample_images.nearest_neighbour_panel(image_conversion.model_to_uint8(generated).numpy(), pools)
+    sample_images.save_png(os.path.join(image_dir, "nearest_neighbours.png"), panel)
+    plots.plot_confusion_matrix(confusion, os.path.join(image_dir, "confusion_matrix.png"))
+
+
+def _to_tensorboard(run_dir, step, report):
+    board = TensorBoard(run_dir)
+    board.scalars(step, {f"eval/{name}": report[name] for name in SCALARS})
+    for name in ("samples_by_class", "interpolation", "nearest_neighbours"):
+        path = os.path.join(run_dir, "eval", f"{name}.png")
+        board.image(step, f"eval/{name}", sample_images.read_png(path))

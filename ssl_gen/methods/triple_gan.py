@@ -4,11 +4,15 @@ Three players, learned from zhenxuan00/triple-gan (`x2y_yz2x_xy2p_ssl_mnist.py`)
 (`train_mnist_feature_matching.py`):
 - C(x) = P(y|x) learns from the labeled cross-entropy, from Improved-GAN's real/fake term
   (σ(logsumexp C(x)) tells unlabeled images from G's), through D (its pairs (x_u, argmax C) should look
-  real) and from G's samples with their conditioning labels (R_p). The last two start after a warm-up.
+  real) and from G's samples with their conditioning labels (R_p).
 - D(x, y) tells real pairs — labeled pairs, and unlabeled images with C's labels as in triple-gan's code —
   from G's pairs (x_g, y) and C's pairs (x_u, argmax C(x_u)).
 - G(z, y) = P(x|y) learns through D, by feature matching on C's last hidden layer (what makes C good),
   and by C's cross-entropy on its samples.
+Every term that couples the players through labels (C through D, R_p, G through D, G through C's
+cross-entropy) ramps in after `warmup_steps`: before that the model is Improved-GAN, which makes C good
+first. With G's D-term on from the start, G drifted off C's features and the run collapsed at ~2k steps
+(FM loss 0.3 → 30, C's unsupervised loss → 0).
 The classifier used for evaluation and export is an exponential moving average of C.
 """
 
@@ -111,8 +115,8 @@ class TripleGan(Method):
             logits, features = self.classifier.logits_and_features(generated, training=True)
             generator_losses = losses.generator_loss(
                 pair_logits, features, reference["features"], logits, generated_labels,
-                config.generator_adversarial_weight, config.generator_feature_matching_weight,
-                config.generator_classification_weight)
+                ramp * config.generator_adversarial_weight, config.generator_feature_matching_weight,
+                ramp * config.generator_classification_weight)
         self._apply(generator_tape, generator_losses["total"], self.generator,
                     self.generator_optimizer)
         self.average.update()

@@ -1,0 +1,73 @@
+"""Generator metrics in the independent evaluator's features: conditional accuracy, FID, KID, intra-FID,
+diversity. Real-data "floors" come from comparing one half of the test set with the other."""
+
+import numpy as np
+import tensorflow as tf
+
+from ssl_gen.data import images as image_conversion
+from ssl_gen.evaluation import distances
+
+GENERATE_BATCH = 1000
+
+
+def generate_per_class(method, num_classes, per_class, seed=0):
+    """Images in [-1, 1] (numpy) and their conditioning labels, `per_class` of each class."""
+    labels = np.repeat(np.arange(num_classes, dtype=np.int32), per_class)
+    latents = method.sample_latents(len(labels), seed)
+    images = [method.generate(tf.constant(labels[start:start + GENERATE_BATCH]),
+                              latents[start:start + GENERATE_BATCH]).numpy()
+              for start in range(0, len(labels), GENERATE_BATCH)]
+    return np.concatenate(images), labels
+
+
+def conditional_accuracy(evaluator, images, labels):
+    """Fraction of images of class y that the evaluator assigns to y."""
+    return float(np.mean(evaluator.predict(images) == labels))
+
+
+def mean_pairwise_distance(features, max_samples=300, seed=0):
+    if len(features) > max_samples:
+        features = features[np.random.default_rng(seed).choice(len(features), max_samples, replace=False)]
+    squared = np.sum(features ** 2, axis=1)
+    distances_squared = np.maximum(squared[:, None] + squared[None, :] - 2.0 * features @ features.T, 0.0)
+    count = len(features)
+    return float(np.sqrt(distances_squared).sum() / (count * (count - 1)))
+
+
+def compare(evaluator, images, labels, reference_features, reference_labels, num_classes,
+            kid_subsets=100):
+    """Metrics of (images, labels) against the reference set's features and labels."""
+    features = evaluator.features(images)
+    kid_mean, kid_std = distances.kid(features, reference_features, num_subsets=kid_subsets)
+    intra, diversity = [], []
+    for k in range(num_classes):
+        mine, theirs = features[labels == k], reference_features[reference_labels == k]
+        intra.append(distances.fid(mine, theirs))
+        diversity.append(mean_pairwise_distance(mine) / mean_pairwise_distance(theirs))
+    return {"conditional_accuracy": conditional_accuracy(evaluator, images, labels),
+            "fid": distances.fid(features, reference_features),
+            "kid": kid_mean, "kid_std": kid_std,
+            "intra_fid": float(np.mean(intra)),
+            "intra_fid_per_class": [float(value) for value in intra],
+            # 1.0: samples of a class are as spread out as real images of it; near 0: mode collapse.
+            "diversity_ratio": float(np.mean(diversity))}
+
+
+def generator_report(method, evaluator, x_test, y_test, num_classes, seed=0):
+    """10,000 samples (balanced over classes, or as many as the test set has) against the test set."""
+    test_images = image_conversion.to_model_range(x_test).numpy()
+    per_class = max(1, len(x_test) // num_classes)
+    images, labels = generate_per_class(method, num_classes, per_class, seed)
+    return compare(evaluator, images, labels, evaluator.features(test_images), np.asarray(y_test),
+                   num_classes)
+
+
+def real_data_floor(evaluator, x_test, y_test, num_classes, seed=0):
+    """The same metrics for one random half of the test set against the other: the best a perfect
+    generator could score with this many samples."""
+    order = np.random.default_rng(seed).permutation(len(x_test))
+    first, second = order[: len(order) // 2], order[len(order) // 2:]
+    images = image_conversion.to_model_range(x_test).numpy()
+    labels = np.asarray(y_test)
+    return compare(evaluator, images[first], labels[first], evaluator.features(images[second]),
+                   labels[second], num_classes)
