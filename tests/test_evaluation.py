@@ -1,0 +1,80 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from ssl_gen import data, train
+from ssl_gen.data import images as image_conversion
+from ssl_gen.errors import ConfigError
+from ssl_gen.evaluation import classifier_metrics, generator_metrics, report
+from ssl_gen.evaluation import evaluator as evaluator_lib
+from tests.conftest import tiny_config
+
+
+@pytest.fixture(scope="module")
+def small_data(mnist_small_path):
+    return data.load_npz(mnist_small_path)
+
+
+@pytest.fixture(scope="module")
+def tiny_evaluator(small_data, tmp_path_factory):
+    return evaluator_lib.train(small_data, str(tmp_path_factory.mktemp("evaluator")), epochs=1)
+
+
+def test_evaluator_round_trip_and_mismatch(small_data, tmp_path, rgb_arrays):
+    trained = evaluator_lib.train(small_data, str(tmp_path), epochs=1)
+    loaded = evaluator_lib.load(str(tmp_path), small_data)
+    images = image_conversion.to_model_range(small_data.x_test[:50]).numpy()
+    np.testing.assert_allclose(loaded.logits(images), trained.logits(images), atol=1e-5)
+    assert loaded.test_accuracy == trained.test_accuracy
+    other = data.from_arrays("rgb", **rgb_arrays)
+    with pytest.raises(ConfigError, match="trained on 'mnist_small'"):
+        evaluator_lib.load(str(tmp_path), other)
+    with pytest.raises(ConfigError, match="train_evaluator.py"):
+        evaluator_lib.load(str(tmp_path / "empty"), small_data)
+
+
+def test_conditional_accuracy_of_real_images_equals_evaluator_accuracy(small_data, tiny_evaluator):
+    images = image_conversion.to_model_range(small_data.x_test).numpy()
+    accuracy = generator_metrics.conditional_accuracy(tiny_evaluator, images, small_data.y_test)
+    assert accuracy == pytest.approx(tiny_evaluator.test_accuracy)
+    shuffled = np.random.default_rng(0).permutation(small_data.y_test)
+    assert generator_metrics.conditional_accuracy(tiny_evaluator, images, shuffled) != accuracy
+
+
+def test_confusion_matrix_per_class_error_and_ece():
+    labels = np.array([0, 0, 1, 1])
+    predictions = np.array([0, 1, 1, 1])
+    matrix = classifier_metrics.confusion_matrix(labels, predictions, 2)
+    np.testing.assert_array_equal(matrix, [[1, 1], [0, 2]])
+    assert classifier_metrics.per_class_error(matrix) == [0.5, 0.0]
+    # Two bins: confidence 0.9 (both right) and 0.6 (one of two right): ECE = ½·0.1 + ½·0.1.
+    probabilities = np.array([[0.9, 0.1], [0.4, 0.6], [0.1, 0.9], [0.4, 0.6]])
+    assert classifier_metrics.expected_calibration_error(probabilities, np.array([0, 0, 1, 1]), 10) == \
+        pytest.approx(0.1)
+
+
+def test_real_data_floor_is_near_perfect(small_data, tiny_evaluator):
+    floor = generator_metrics.real_data_floor(tiny_evaluator, small_data.x_test, small_data.y_test, 10)
+    assert floor["fid"] >= 0 and np.isfinite(floor["kid"])
+    assert floor["diversity_ratio"] == pytest.approx(1.0, abs=0.25)
+
+
+def test_evaluate_run_writes_the_full_report(small_data, mnist_small_path, tiny_evaluator, tmp_path):
+    run_dir = tmp_path / "run"
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=3))
+    evaluator_dir = tmp_path / "evaluator"
+    evaluator_lib.train(small_data, str(evaluator_dir), epochs=1)
+    result = report.evaluate_run(str(run_dir), evaluator_dir=str(evaluator_dir))
+    saved = json.loads((run_dir / "eval.json").read_text())
+    for key in ("test_error", "per_class_error", "ece", "conditional_accuracy", "fid", "kid", "kid_std",
+                "intra_fid", "num_labeled", "evaluator", "real_data_floor", "diversity_ratio"):
+        assert key in saved, key
+    assert saved == json.loads(json.dumps(result))
+    assert len(saved["per_class_error"]) == 10 and 0 <= saved["conditional_accuracy"] <= 1
+    # An untrained generator is far from the data; the real-data floor is much closer.
+    assert saved["fid"] > saved["real_data_floor"]["fid"]
+    for image in ("samples_by_class", "interpolation", "nearest_neighbours", "confusion_matrix",
+                  "test_error_curve"):
+        assert (run_dir / "eval" / f"{image}.png").stat().st_size > 500
