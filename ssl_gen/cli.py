@@ -40,6 +40,8 @@ HELP = {
     "checkpoint_every": "Save a checkpoint every this many steps.",
     "log_every": "Log losses and steps/s every this many steps.",
     "keep_checkpoints": "Checkpoints kept on disk.",
+    "evaluator_dir": "Evaluator for the conditional accuracy logged while training (default: the data "
+                     "set's cache from experiments/train_evaluator.py, if present).",
     "jit_compile": "XLA for the train step: auto (on for GPU, off for CPU), true or false.",
     "mixed_precision": "Compute in bfloat16 with float32 weights (faster on CPUs with AVX512-BF16).",
 }

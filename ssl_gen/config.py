@@ -50,6 +50,7 @@ class Config:
     checkpoint_every: int = 2000
     log_every: int = 200
     keep_checkpoints: int = 3
+    evaluator_dir: str = ""  # Empty: the data set's cached evaluator, if one was trained.
     jit_compile: str = "auto"  # auto: on for GPU, off for CPU (measured slower there).
     mixed_precision: bool = False
 

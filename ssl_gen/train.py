@@ -10,12 +10,14 @@ from ssl_gen import data as data_lib
 from ssl_gen import methods, runs
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError
-from ssl_gen.evaluation import classifier_metrics
+from ssl_gen.evaluation import classifier_metrics, generator_metrics
+from ssl_gen.evaluation import evaluator as evaluator_lib
 from ssl_gen.evaluation import images as sample_images
 from ssl_gen.metrics_log import MetricsCsv, TensorBoard
 from ssl_gen.trainer import Trainer
 
 INIT_BATCH = 500  # improved-gan initialises weight norm from 500 training images.
+TRAINING_SAMPLES_PER_CLASS = 50  # A cheap conditional accuracy; experiments/evaluate.py uses 1,000.
 
 
 def run(config):
@@ -34,11 +36,12 @@ def run(config):
 
     method = methods.create(config, data.spec, total_steps)
     tensorboard = TensorBoard(run_dir)
+    evaluator = _find_evaluator(config, data)
     final_metrics = {}
 
     def evaluate(step):
         final_metrics.clear()
-        final_metrics.update(evaluate_during_training(method, data, run_dir, step, tensorboard))
+        final_metrics.update(evaluate_during_training(method, data, run_dir, step, tensorboard, evaluator))
         return final_metrics
 
     def make_dataset(seed):
@@ -53,17 +56,29 @@ def run(config):
     return final_metrics
 
 
-def evaluate_during_training(method, data, run_dir, step, tensorboard):
+def evaluate_during_training(method, data, run_dir, step, tensorboard, evaluator=None):
     """Cheap metrics for the training log, and a sample grid PNG (one row per class)."""
     metrics = {"eval/test_error": classifier_metrics.test_error(method.classify, data.x_test, data.y_test)}
     if hasattr(method, "classify_without_average"):
         metrics["eval/test_error_without_average"] = classifier_metrics.test_error(
             method.classify_without_average, data.x_test, data.y_test)
+    if evaluator is not None:
+        images, labels = generator_metrics.generate_per_class(method, data.spec.num_classes,
+                                                              TRAINING_SAMPLES_PER_CLASS, seed=step)
+        metrics["eval/conditional_accuracy"] = generator_metrics.conditional_accuracy(evaluator, images, labels)
     grid = sample_images.class_grid(method, data.spec.num_classes)
     os.makedirs(os.path.join(run_dir, "samples"), exist_ok=True)
     sample_images.save_png(os.path.join(run_dir, "samples", f"step_{step:06d}.png"), grid)
     tensorboard.image(step, "samples/by_class", grid)
     return metrics
+
+
+def _find_evaluator(config, data):
+    directory = config.evaluator_dir or evaluator_lib.default_dir(data)
+    if config.evaluator_dir or os.path.exists(os.path.join(directory, evaluator_lib.METADATA_FILE)):
+        return evaluator_lib.load(directory, data)
+    logging.info("no evaluator in %s: conditional accuracy is not logged while training", directory)
+    return None
 
 
 def _init_indices(num_images, seed):

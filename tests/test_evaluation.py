@@ -78,3 +78,11 @@ def test_evaluate_run_writes_the_full_report(small_data, mnist_small_path, tiny_
     for image in ("samples_by_class", "interpolation", "nearest_neighbours", "confusion_matrix",
                   "test_error_curve"):
         assert (run_dir / "eval" / f"{image}.png").stat().st_size > 500
+
+
+def test_training_logs_conditional_accuracy_with_an_evaluator(small_data, mnist_small_path, tmp_path):
+    evaluator_dir = tmp_path / "evaluator"
+    evaluator_lib.train(small_data, str(evaluator_dir), epochs=1)
+    metrics = train.run(tiny_config(tmp_path / "run", mnist_small_path, train_steps=3,
+                                    evaluator_dir=str(evaluator_dir)))
+    assert 0.0 <= metrics["eval/conditional_accuracy"] <= 1.0
