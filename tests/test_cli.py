@@ -5,8 +5,11 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
+from ssl_gen import runs
 from tests.conftest import ROOT
 
 TINY_FLAGS = ["--classifier_units=64,32", "--discriminator_units=64,32", "--generator_units=32",
@@ -58,3 +61,35 @@ def test_train_without_output_dir_fails_clearly():
                             capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode != 0
     assert "output_dir" in result.stderr
+
+
+def test_export_loads_with_tensorflow_alone_and_matches_the_library(tmp_path, mnist_small_path):
+    run_dir, export_dir = str(tmp_path / "run"), str(tmp_path / "export")
+    _run("train.py", f"--data_path={mnist_small_path}", f"--output_dir={run_dir}", "--num_labeled=20",
+         "--train_steps=4", "--eval_every=4", *TINY_FLAGS)
+    _run("export.py", f"--output_dir={run_dir}", f"--export_dir={export_dir}")
+    metadata = json.loads(open(os.path.join(export_dir, "assets", "metadata.json")).read())
+    assert metadata["num_labeled"] == 20 and metadata["image_shape"] == [28, 28, 1]
+
+    _, data, method, _ = runs.restore(run_dir)
+    images = data.x_test[:16].astype(np.float32) / 255.0
+    expected_labels = np.argmax(method.classify(tf.constant(images * 2.0 - 1.0)).numpy(), axis=1)
+    expected_images = (method.generate(tf.constant([0, 3, 9]), method.sample_latents(3, 7)).numpy() + 1) / 2
+    np.save(tmp_path / "images.npy", images)
+    script = f"""
+import sys, numpy as np, tensorflow as tf
+model = tf.saved_model.load({export_dir!r})
+out = model.signatures["classify"](images=tf.constant(np.load({str(tmp_path / 'images.npy')!r})))
+gen = model.signatures["generate"](labels=tf.constant([0, 3, 9], tf.int32), seed=tf.constant(7))
+again = model.signatures["generate"](labels=tf.constant([0, 3, 9], tf.int32), seed=tf.constant(7))
+assert "ssl_gen" not in sys.modules
+np.save({str(tmp_path / 'labels.npy')!r}, out["labels"].numpy())
+np.save({str(tmp_path / 'generated.npy')!r}, gen["images"].numpy())
+assert np.array_equal(gen["images"].numpy(), again["images"].numpy())
+assert out["probabilities"].shape == (16, 10) and out["labels"].dtype == tf.int64
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            cwd=str(tmp_path), env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    np.testing.assert_array_equal(np.load(tmp_path / "labels.npy"), expected_labels)
+    np.testing.assert_allclose(np.load(tmp_path / "generated.npy"), expected_images, atol=1e-5)

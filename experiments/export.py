@@ -1,0 +1,34 @@
+"""Export a run's latest checkpoint as a SavedModel with `classify` and `generate` signatures.
+
+python experiments/export.py --output_dir=runs/mnist100 --export_dir=exported/mnist100
+"""
+
+import json
+import os
+
+from absl import app, flags
+
+from ssl_gen import export, runs
+from ssl_gen.evaluation import report
+
+flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
+flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
+flags.DEFINE_string("data_path", None, "Override the run's data source with this .npz.")
+flags.mark_flags_as_required(["output_dir", "export_dir"])
+
+
+def main(argv):
+    del argv
+    values = flags.FLAGS
+    config, data, method, step = runs.restore(values.output_dir, values.data_path)
+    eval_path = os.path.join(values.output_dir, report.EVAL_FILE)
+    test_error = json.load(open(eval_path))["test_error"] if os.path.exists(eval_path) else None
+    metadata = {"dataset": data.spec.name, "image_shape": list(data.spec.image_shape),
+                "num_classes": data.spec.num_classes, "num_labeled": config.num_labeled,
+                "method": config.method, "step": step, "test_error": test_error}
+    export.export(method, data.spec, values.export_dir, metadata)
+    print(json.dumps(metadata, indent=2))
+
+
+if __name__ == "__main__":
+    app.run(main)
