@@ -12,7 +12,7 @@ flags.DEFINE_string("dataset", "mnist", "tfds data set name (ignored with --data
 flags.DEFINE_string("data_path", "", "An .npz in the keras.datasets layout; overrides --dataset.")
 flags.DEFINE_string("output_dir", None, "Where to cache the evaluator (default: the per-data-set cache "
                     "that experiments/evaluate.py looks in).")
-flags.DEFINE_integer("epochs", 8, "Training epochs over all labeled training images.")
+flags.DEFINE_integer("epochs", 15, "Training epochs over all labeled training images.")
 flags.DEFINE_integer("seed", 0, "Seed of the evaluator's initialisation and data order.")
 
 

@@ -36,7 +36,10 @@ def default_dir(data):
 
 
 class EvaluatorNet(keras.Model):
-    """Two conv blocks (BN, ReLU, max-pool), global average pool, a 128-unit feature layer, logits."""
+    """Two conv blocks (BN, ReLU, max-pool), flatten, a 128-unit feature layer, logits.
+
+    Flatten rather than global average pooling: with pooling it stopped at 99.34 % on MNIST (8 epochs).
+    """
 
     def __init__(self, num_classes, feature_units=128, **kwargs):
         super().__init__(**kwargs)
@@ -46,7 +49,7 @@ class EvaluatorNet(keras.Model):
                 self.blocks += [keras.layers.Conv2D(filters, 3, padding="same", use_bias=False),
                                 keras.layers.BatchNormalization(), keras.layers.ReLU()]
             self.blocks.append(keras.layers.MaxPooling2D())
-        self.pool = keras.layers.GlobalAveragePooling2D()
+        self.flatten = keras.layers.Flatten()
         self.feature_layer = keras.layers.Dense(feature_units, activation="relu")
         self.dropout = keras.layers.Dropout(0.3)
         self.logits_layer = keras.layers.Dense(num_classes)
@@ -55,7 +58,7 @@ class EvaluatorNet(keras.Model):
         hidden = images
         for layer in self.blocks:
             hidden = layer(hidden, training=training)
-        return self.feature_layer(self.pool(hidden))
+        return self.feature_layer(self.flatten(hidden))
 
     def call(self, images, training=False):
         return self.logits_layer(self.dropout(self.features(images, training), training=training))
@@ -88,7 +91,7 @@ class Evaluator:
         return np.argmax(self.logits(images), axis=1)
 
 
-def train(data, output_dir, epochs=8, batch_size=128, seed=0):
+def train(data, output_dir, epochs=15, batch_size=128, seed=0):
     """Trains the evaluator on every training label, records its test accuracy, and saves it."""
     keras.utils.set_random_seed(seed)
     net = EvaluatorNet(data.spec.num_classes)
