@@ -29,15 +29,16 @@ class Config:
     hidden_noise: float = 0.5
     # Loss weights (see ssl_gen/losses.py)
     unsupervised_weight: float = 1.0
-    classifier_adversarial_weight: float = 0.1
-    classifier_generated_weight: float = 0.1
+    # C's terms through D and on G's samples measured harmful on MNIST-100 (docs/RESULTS.md): off.
+    classifier_adversarial_weight: float = 0.0
+    classifier_generated_weight: float = 0.0
     generator_adversarial_weight: float = 0.1
     generator_feature_matching_weight: float = 1.0
-    generator_classification_weight: float = 0.1
+    generator_classification_weight: float = 0.0
     # Terms coupling the players through labels start after C has learned from the labels.
     warmup_steps: int = 10000
     # Optimisation
-    train_steps: int = 60000
+    train_steps: int = 40000
     epochs: float = 0.0  # If > 0, overrides train_steps: epochs over the unlabeled set.
     batch_size: int = 100
     learning_rate: float = 3e-3

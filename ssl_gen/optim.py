@@ -30,8 +30,8 @@ def adam(config, total_steps):
 
 
 def linear_ramp(step, start, length):
-    """0 before `start`, then linear to 1 over `length` steps."""
-    return tf.clip_by_value((tf.cast(step, tf.float32) - start) / max(float(length), 1.0), 0.0, 1.0)
+    """0 before `start`, then linear to 1 over `length` steps (1 from the start when length is 0)."""
+    return tf.clip_by_value((tf.cast(step, tf.float32) - start + 1.0) / max(float(length), 1.0), 0.0, 1.0)
 
 
 class WeightAverage:

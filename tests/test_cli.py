@@ -26,19 +26,32 @@ def _run(script, *flags, returncode=0):
 
 
 def test_train_then_evaluate_end_to_end(tmp_path, mnist_small_path):
-    run_dir = str(tmp_path / "run")
+    run_dir, evaluator_dir = str(tmp_path / "run"), str(tmp_path / "evaluator")
     common = [f"--data_path={mnist_small_path}", f"--output_dir={run_dir}", "--num_labeled=100"]
+    _run("train_evaluator.py", f"--data_path={mnist_small_path}", f"--output_dir={evaluator_dir}",
+         "--epochs=1")
     train = _run("train.py", *common, "--train_steps=60", "--eval_every=30", "--log_every=20",
-                 *TINY_FLAGS)
+                 f"--evaluator_dir={evaluator_dir}", *TINY_FLAGS)
     assert "steps/s" in train.stderr
-    evaluation = _run("evaluate.py", f"--output_dir={run_dir}")
+    evaluation = _run("evaluate.py", f"--output_dir={run_dir}", f"--evaluator_dir={evaluator_dir}")
     report = json.loads(open(os.path.join(run_dir, "eval.json")).read())
-    assert report == json.loads(evaluation.stdout)
+    printed = json.loads(evaluation.stdout)
+    assert printed == {key: value for key, value in report.items() if key != "confusion_matrix"}
     assert report["num_labeled"] == 100 and report["step"] == 60
+    assert np.array(report["confusion_matrix"]).sum() == 500
     # 100 labels and 60 small steps already beat chance (90 % error) by a wide margin.
     assert 0.0 <= report["test_error"] < 0.6
-    for image in ("samples_by_class.png", "test_error_curve.png"):
+    for image in ("samples_by_class.png", "test_error_curve.png", "confusion_matrix.png"):
         assert os.path.getsize(os.path.join(run_dir, "eval", image)) > 1000
+
+
+def test_evaluate_without_an_evaluator_says_how_to_train_one(tmp_path, mnist_small_path):
+    run_dir = str(tmp_path / "run")
+    _run("train.py", f"--data_path={mnist_small_path}", f"--output_dir={run_dir}", "--num_labeled=20",
+         "--train_steps=2", "--eval_every=2", *TINY_FLAGS)
+    result = _run("evaluate.py", f"--output_dir={run_dir}", f"--evaluator_dir={tmp_path / 'none'}",
+                  returncode=1)
+    assert "experiments/train_evaluator.py" in result.stderr
 
 
 @pytest.mark.parametrize("script,expected", [

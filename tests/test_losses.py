@@ -3,6 +3,7 @@ import pytest
 import tensorflow as tf
 
 from ssl_gen import losses
+from ssl_gen.optim import linear_ramp
 
 
 def _softplus(x):
@@ -75,3 +76,8 @@ def test_generator_loss_weights_its_components():
     assert float(result["adversarial"]) == pytest.approx(_softplus(-1.0))
     assert float(result["total"]) == pytest.approx(
         2.0 * _softplus(-1.0) + 3.0 + 4.0 * float(result["classification"]))
+
+
+def test_linear_ramp():
+    assert [float(linear_ramp(step, 10, 4)) for step in (0, 9, 10, 11, 13, 20)] == [0, 0, 0.25, 0.5, 1, 1]
+    assert float(linear_ramp(0, 0, 0)) == 1.0

@@ -17,8 +17,8 @@ def _batches(dataset, method, batch_size=20):
                                         unlabeled_views=method.unlabeled_views)))
 
 
-def _new_method(name, dataset, tmp_path):
-    config = tiny_config(tmp_path, "", method=name, num_labeled=10)
+def _new_method(name, dataset, tmp_path, **overrides):
+    config = tiny_config(tmp_path, "", method=name, num_labeled=10, **overrides)
     method = methods.create(config, dataset.spec, total_steps=10)
     method.build()
     return method
@@ -29,9 +29,16 @@ def small_mnist(mnist_small_path):
     return data.load_npz(mnist_small_path)
 
 
+# Every coupling term switched on from step 0, so the step's full gradient path is exercised.
+COUPLED = dict(warmup_steps=0, classifier_adversarial_weight=0.1, classifier_generated_weight=0.1,
+               generator_classification_weight=0.1)
+
+
+@pytest.mark.parametrize("overrides", [{}, COUPLED], ids=["defaults", "coupled"])
 @pytest.mark.parametrize("name", sorted(methods.METHODS))
-def test_one_step_updates_every_network_and_returns_finite_named_losses(name, small_mnist, tmp_path):
-    method = _new_method(name, small_mnist, tmp_path)
+def test_one_step_updates_every_network_and_returns_finite_named_losses(name, overrides, small_mnist,
+                                                                        tmp_path):
+    method = _new_method(name, small_mnist, tmp_path, **overrides)
     labeled, unlabeled = _batches(small_mnist, method)
     method.initialize(unlabeled["image"])
     networks = {key: item for key, item in method.checkpoint_items().items() if hasattr(item, "trainable_weights")}
@@ -39,6 +46,12 @@ def test_one_step_updates_every_network_and_returns_finite_named_losses(name, sm
     step_losses = tf.function(method.train_step)(labeled, unlabeled)
     assert step_losses and all(key.startswith("loss/") for key in step_losses)
     assert all(math.isfinite(float(value)) for value in step_losses.values())
+    if overrides:
+        parts = {key.split("/")[-1]: float(value) for key, value in step_losses.items()
+                 if key.startswith("loss/classifier/")}
+        expected = (parts["supervised"] + parts["unsupervised"] + 0.1 * parts["adversarial"]
+                    + 0.1 * parts["generated"])
+        assert float(step_losses["loss/classifier"]) == pytest.approx(expected, rel=1e-5)
     for key, network in networks.items():
         changed = [not np.array_equal(old, new.numpy()) for old, new in zip(before[key], network.trainable_weights)]
         assert all(changed), f"{key}: weights {np.flatnonzero(~np.array(changed))} did not change"

@@ -1,0 +1,55 @@
+"""Summarise finished runs for docs/RESULTS.md: one markdown row per run and the error-vs-time curve.
+
+python benchmarks/summarize.py --plot=docs/images/mnist100_error_vs_time.png runs/mnist100_seed1 …
+"""
+
+import json
+import os
+
+import numpy as np
+from absl import app, flags
+
+from ssl_gen import config as config_lib
+from ssl_gen.evaluation import plots
+from ssl_gen.metrics_log import METRICS_FILE
+
+flags.DEFINE_string("plot", None, "Write the test-error-versus-time curve of all runs to this PNG.")
+
+
+def summarize(run_dir):
+    config = config_lib.load(run_dir)
+    rows = plots.read_metrics(os.path.join(run_dir, METRICS_FILE))
+    last = rows[-1]
+    minutes = float(last["wall_time"]) / 60.0
+    report_path = os.path.join(run_dir, "eval.json")
+    report = json.load(open(report_path)) if os.path.exists(report_path) else {}
+    first_below = {}
+    for threshold in (0.015, 0.01):
+        hit = next((row for row in rows if float(row["eval/test_error"]) <= threshold), None)
+        first_below[threshold] = f"{float(hit['wall_time']) / 60:.0f} min" if hit else "—"
+    return {"run": os.path.basename(os.path.normpath(run_dir)), "seed": config.seed,
+            "labels": config.num_labeled, "steps": int(last["step"]),
+            "minutes": minutes, "steps_per_second": int(last["step"]) / (60.0 * minutes),
+            "test_error": report.get("test_error", float(last["eval/test_error"])),
+            "conditional_accuracy": report.get("conditional_accuracy"), "fid": report.get("fid"),
+            "below_1.5%": first_below[0.015], "below_1.0%": first_below[0.01]}
+
+
+def main(argv):
+    run_dirs = argv[1:]
+    summaries = [summarize(run_dir) for run_dir in run_dirs]
+    print("| run | labels | seed | steps | wall time | steps/s | test error | ≤1.5 % at | ≤1.0 % at |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for s in summaries:
+        print(f"| {s['run']} | {s['labels']} | {s['seed']} | {s['steps']} | {s['minutes']:.0f} min | "
+              f"{s['steps_per_second']:.1f} | {100 * s['test_error']:.2f} % | {s['below_1.5%']} | "
+              f"{s['below_1.0%']} |")
+    errors = [100 * s["test_error"] for s in summaries]
+    print(f"\nmean ± std test error over {len(errors)} run(s): {np.mean(errors):.2f} ± {np.std(errors):.2f} %")
+    if flags.FLAGS.plot:
+        plots.plot_test_error([os.path.join(d, METRICS_FILE) for d in run_dirs], flags.FLAGS.plot,
+                              labels=[s["run"] for s in summaries])
+
+
+if __name__ == "__main__":
+    app.run(main)
