@@ -6,8 +6,10 @@ python experiments/export.py --output_dir=runs/mnist100 --export_dir=exported/mn
 import json
 import os
 
+import numpy as np
 from absl import app, flags
 
+from ssl_gen import data as data_lib
 from ssl_gen import export, runs
 from ssl_gen.evaluation import report
 
@@ -23,11 +25,14 @@ def main(argv):
     config, data, method, step = runs.restore(values.output_dir, values.data_path)
     eval_path = os.path.join(values.output_dir, report.EVAL_FILE)
     test_error = json.load(open(eval_path))["test_error"] if os.path.exists(eval_path) else None
-    metadata = {"dataset": data.spec.name, "image_shape": list(data.spec.image_shape),
+    labeled_indices = np.load(os.path.join(values.output_dir, data_lib.SPLIT_FILE))
+    metadata = {"dataset": data.spec.name, "data_path": config.data_path,
+                "image_shape": list(data.spec.image_shape),
                 "num_classes": data.spec.num_classes, "num_labeled": config.num_labeled,
-                "method": config.method, "step": step, "test_error": test_error}
+                "method": config.method, "step": step, "test_error": test_error,
+                "labeled_indices": labeled_indices.tolist()}
     export.export(method, data.spec, values.export_dir, metadata)
-    print(json.dumps(metadata, indent=2))
+    print(json.dumps({key: value for key, value in metadata.items() if key != "labeled_indices"}, indent=2))
 
 
 if __name__ == "__main__":

@@ -25,22 +25,57 @@ class _Serving(tf.Module):
         self.classify = tf.function(self._classify, input_signature=[image_spec])
         self.generate = tf.function(self._generate, input_signature=[
             tf.TensorSpec([None], tf.int32, name="labels"), tf.TensorSpec([], tf.int32, name="seed")])
+        # Two lower-level signatures let evaluation judge an export exactly as it judges a run.
+        self.sample_latents = tf.function(self._sample_latents, input_signature=[
+            tf.TensorSpec([], tf.int32, name="count"), tf.TensorSpec([], tf.int32, name="seed")])
+        self.generate_from_latents = tf.function(self._generate_from_latents, input_signature=[
+            tf.TensorSpec([None], tf.int32, name="labels"),
+            tf.TensorSpec([None, *method.sample_latents(1, 0).shape[1:]], tf.float32, name="latents")])
 
     def _classify(self, images):
         logits = self._method.classify(image_conversion.unit_to_model_range(images))
         return {"probabilities": tf.nn.softmax(logits), "labels": tf.argmax(logits, axis=1, output_type=tf.int64)}
 
     def _generate(self, labels, seed):
-        latents = self._method.sample_latents(tf.shape(labels)[0], seed)
+        return self._generate_from_latents(labels, self._method.sample_latents(tf.shape(labels)[0], seed))
+
+    def _sample_latents(self, count, seed):
+        return {"latents": self._method.sample_latents(count, seed)}
+
+    def _generate_from_latents(self, labels, latents):
         return {"images": image_conversion.model_to_unit_range(self._method.generate(labels, latents))}
 
 
 def export(method, spec, export_dir, metadata):
     """Writes the SavedModel and `assets/metadata.json`; returns the export directory."""
     module = _Serving(method, spec.image_shape)
-    tf.saved_model.save(module, export_dir, signatures={"classify": module.classify,
-                                                        "generate": module.generate})
+    signatures = {name: getattr(module, name)
+                  for name in ("classify", "generate", "sample_latents", "generate_from_latents")}
+    tf.saved_model.save(module, export_dir, signatures=signatures)
     os.makedirs(os.path.join(export_dir, "assets"), exist_ok=True)
     with open(os.path.join(export_dir, "assets", METADATA_FILE), "w") as file:
         json.dump(metadata, file, indent=2)
     return export_dir
+
+
+class SavedModelMethod:
+    """An exported model seen through the method interface that evaluation uses (images in [-1, 1])."""
+
+    def __init__(self, export_dir):
+        self.model = tf.saved_model.load(export_dir)
+        with open(os.path.join(export_dir, "assets", METADATA_FILE)) as file:
+            self.metadata = json.load(file)
+        self._signatures = self.model.signatures
+
+    def classify(self, images):
+        probabilities = self._signatures["classify"](images=image_conversion.model_to_unit_range(images))
+        return tf.math.log(probabilities["probabilities"] + 1e-12)
+
+    def sample_latents(self, count, seed):
+        return self._signatures["sample_latents"](count=tf.constant(count, tf.int32),
+                                                  seed=tf.constant(seed, tf.int32))["latents"]
+
+    def generate(self, labels, latents):
+        images = self._signatures["generate_from_latents"](labels=tf.cast(labels, tf.int32),
+                                                           latents=tf.cast(latents, tf.float32))["images"]
+        return image_conversion.unit_to_model_range(images)

@@ -9,6 +9,9 @@ from ssl_gen.config import Config  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST = os.path.join(ROOT, "..", "shared", "data", "mnist.npz")
+# Scripts run in subprocesses import this checkout's ssl_gen, not whichever checkout pip installed.
+SUBPROCESS_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+                  "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))}
 
 
 @pytest.fixture(scope="session")

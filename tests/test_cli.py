@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from ssl_gen import runs
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SUBPROCESS_ENV
 
 TINY_FLAGS = ["--classifier_units=64,32", "--discriminator_units=64,32", "--generator_units=32",
               "--latent_dim=16", "--batch_size=50", "--warmup_steps=20",
@@ -20,12 +20,12 @@ TINY_FLAGS = ["--classifier_units=64,32", "--discriminator_units=64,32", "--gene
 def _run(script, *flags, returncode=0):
     result = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", script), *flags],
                             capture_output=True, text=True, cwd=ROOT, timeout=300,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+                            env=SUBPROCESS_ENV)
     assert result.returncode == returncode, result.stderr[-3000:]
     return result
 
 
-def test_train_then_evaluate_end_to_end(tmp_path, mnist_small_path):
+def test_train_evaluate_export_and_evaluate_the_export_end_to_end(tmp_path, mnist_small_path):
     run_dir, evaluator_dir = str(tmp_path / "run"), str(tmp_path / "evaluator")
     common = [f"--data_path={mnist_small_path}", f"--output_dir={run_dir}", "--num_labeled=100"]
     _run("train_evaluator.py", f"--data_path={mnist_small_path}", f"--output_dir={evaluator_dir}",
@@ -43,6 +43,15 @@ def test_train_then_evaluate_end_to_end(tmp_path, mnist_small_path):
     assert 0.0 <= report["test_error"] < 0.6
     for image in ("samples_by_class.png", "test_error_curve.png", "confusion_matrix.png"):
         assert os.path.getsize(os.path.join(run_dir, "eval", image)) > 1000
+
+    # The exported model is judged by the same pipeline, to the same numbers.
+    export_dir = str(tmp_path / "export")
+    _run("export.py", f"--output_dir={run_dir}", f"--export_dir={export_dir}")
+    _run("evaluate.py", f"--saved_model={export_dir}", f"--evaluator_dir={evaluator_dir}")
+    exported = json.loads(open(os.path.join(export_dir, "eval.json")).read())
+    for key in ("test_error", "conditional_accuracy", "per_class_error", "num_labeled", "step"):
+        assert exported[key] == pytest.approx(report[key], abs=1e-6), key
+    assert exported["fid"] == pytest.approx(report["fid"], rel=1e-3)
 
 
 def test_evaluate_without_an_evaluator_says_how_to_train_one(tmp_path, mnist_small_path):

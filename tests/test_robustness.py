@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SUBPROCESS_ENV
 from tests.test_cli import TINY_FLAGS
 
 
@@ -19,7 +19,7 @@ def _start(run_dir, data_path, steps, checkpoint_every=5):
                f"--output_dir={run_dir}", "--num_labeled=20", f"--train_steps={steps}", "--eval_every=100000",
                "--log_every=5", f"--checkpoint_every={checkpoint_every}", *TINY_FLAGS]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+                            env=SUBPROCESS_ENV)
 
 
 def _wait_for_checkpoint(run_dir, process, timeout=180):

@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from ssl_gen import data as data_lib
-from ssl_gen import runs
+from ssl_gen import export, runs
 from ssl_gen.data import images as image_conversion
 from ssl_gen.evaluation import classifier_metrics, generator_metrics, plots
 from ssl_gen.evaluation import evaluator as evaluator_lib
@@ -25,16 +25,34 @@ def evaluate_run(run_dir, data_path=None, evaluator_dir=None, seed=0):
     labeled_indices = np.load(os.path.join(run_dir, data_lib.SPLIT_FILE))
     report = evaluate_method(method, data, evaluator, os.path.join(run_dir, "eval"), seed, labeled_indices)
     report.update({"num_labeled": config.num_labeled, "method": config.method, "step": step})
-    path = os.path.join(run_dir, EVAL_FILE)
-    with open(path + ".tmp", "w") as file:
-        json.dump(report, file, indent=2)
-    os.replace(path + ".tmp", path)
+    _save(report, run_dir)
     _to_tensorboard(run_dir, step, report)
     metrics_path = os.path.join(run_dir, METRICS_FILE)
     if os.path.exists(metrics_path):
         plots.plot_test_error([metrics_path], os.path.join(run_dir, "eval", "test_error_curve.png"),
                               labels=[os.path.basename(os.path.normpath(run_dir))])
     return report
+
+
+def evaluate_saved_model(export_dir, data_path=None, evaluator_dir=None, seed=0):
+    """Judges an exported SavedModel the same way; writes EXPORT/eval.json and EXPORT/eval/*.png."""
+    method = export.SavedModelMethod(export_dir)
+    metadata = method.metadata
+    data = data_lib.load(metadata["dataset"], data_path if data_path is not None else metadata["data_path"])
+    evaluator = evaluator_lib.load(evaluator_dir or evaluator_lib.default_dir(data), data)
+    labeled_indices = np.asarray(metadata["labeled_indices"])
+    report = evaluate_method(method, data, evaluator, os.path.join(export_dir, "eval"), seed, labeled_indices)
+    report.update({key: metadata[key] for key in ("num_labeled", "method", "step")})
+    report["saved_model"] = os.path.abspath(export_dir)
+    _save(report, export_dir)
+    return report
+
+
+def _save(report, directory):
+    path = os.path.join(directory, EVAL_FILE)
+    with open(path + ".tmp", "w") as file:
+        json.dump(report, file, indent=2)
+    os.replace(path + ".tmp", path)
 
 
 def evaluate_method(method, data, evaluator, image_dir, seed=0, labeled_indices=None):
