@@ -54,10 +54,17 @@ def test_train_evaluate_export_and_evaluate_the_export_end_to_end(tmp_path, mnis
     assert exported["fid"] == pytest.approx(report["fid"], rel=1e-3)
 
 
-def test_evaluate_without_an_evaluator_says_how_to_train_one(tmp_path, mnist_small_path):
+def test_evaluate_without_an_evaluator(tmp_path, mnist_small_path):
     run_dir = str(tmp_path / "run")
     _run("train.py", f"--data_path={mnist_small_path}", f"--output_dir={run_dir}", "--num_labeled=20",
          "--train_steps=2", "--eval_every=2", *TINY_FLAGS)
+    # No cached evaluator: the classifier is still judged, and the log says how to get the rest.
+    result = _run("evaluate.py", f"--output_dir={run_dir}")
+    assert "experiments/train_evaluator.py" in result.stderr
+    report = json.loads(open(os.path.join(run_dir, "eval.json")).read())
+    assert report["num_labeled"] == 20 and 0 <= report["test_error"] <= 1 and report["evaluator"] is None
+    assert "fid" not in report
+    # An evaluator asked for by name must exist.
     result = _run("evaluate.py", f"--output_dir={run_dir}", f"--evaluator_dir={tmp_path / 'none'}",
                   returncode=1)
     assert "experiments/train_evaluator.py" in result.stderr

@@ -5,10 +5,12 @@ import json
 import os
 
 import numpy as np
+from absl import logging
 
 from ssl_gen import data as data_lib
 from ssl_gen import export, runs
 from ssl_gen.data import images as image_conversion
+from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import classifier_metrics, generator_metrics, plots
 from ssl_gen.evaluation import evaluator as evaluator_lib
 from ssl_gen.evaluation import images as sample_images
@@ -21,7 +23,7 @@ SCALARS = ("test_error", "ece", "conditional_accuracy", "fid", "kid", "intra_fid
 def evaluate_run(run_dir, data_path=None, evaluator_dir=None, seed=0):
     """Restores the run's latest checkpoint and writes the full report."""
     config, data, method, step = runs.restore(run_dir, data_path)
-    evaluator = evaluator_lib.load(evaluator_dir or evaluator_lib.default_dir(data), data)
+    evaluator = _load_evaluator(evaluator_dir, data)
     labeled_indices = np.load(os.path.join(run_dir, data_lib.SPLIT_FILE))
     report = evaluate_method(method, data, evaluator, os.path.join(run_dir, "eval"), seed, labeled_indices)
     report.update({"num_labeled": config.num_labeled, "method": config.method, "step": step})
@@ -39,13 +41,24 @@ def evaluate_saved_model(export_dir, data_path=None, evaluator_dir=None, seed=0)
     method = export.SavedModelMethod(export_dir)
     metadata = method.metadata
     data = data_lib.load(metadata["dataset"], data_path if data_path is not None else metadata["data_path"])
-    evaluator = evaluator_lib.load(evaluator_dir or evaluator_lib.default_dir(data), data)
+    evaluator = _load_evaluator(evaluator_dir, data)
     labeled_indices = np.asarray(metadata["labeled_indices"])
     report = evaluate_method(method, data, evaluator, os.path.join(export_dir, "eval"), seed, labeled_indices)
     report.update({key: metadata[key] for key in ("num_labeled", "method", "step")})
     report["saved_model"] = os.path.abspath(export_dir)
     _save(report, export_dir)
     return report
+
+
+def _load_evaluator(evaluator_dir, data):
+    """The evaluator asked for (which must exist), else the data set's cached one, else None."""
+    if evaluator_dir:
+        return evaluator_lib.load(evaluator_dir, data)
+    try:
+        return evaluator_lib.load(evaluator_lib.default_dir(data), data)
+    except ConfigError as missing:
+        logging.warning("generator metrics skipped: %s", missing)
+        return None
 
 
 def _save(report, directory):
@@ -58,16 +71,17 @@ def _save(report, directory):
 def evaluate_method(method, data, evaluator, image_dir, seed=0, labeled_indices=None):
     """Every metric and image of the suite for anything with classify / generate / sample_latents."""
     classes = data.spec.num_classes
-    classifier = classifier_metrics.classifier_report(method.classify, data.x_test, data.y_test, classes)
-    generator = generator_metrics.generator_report(method, evaluator, data.x_test, data.y_test, classes, seed)
-    floor = generator_metrics.real_data_floor(evaluator, data.x_test, data.y_test, classes, seed)
-    _write_images(method, data, classifier["confusion_matrix"], image_dir, seed, labeled_indices)
-    return {**classifier, **generator,
-            "real_data_floor": floor,
-            "num_test_images": int(len(data.x_test)),
-            "dataset": data.spec.name,
-            "evaluator": {"fingerprint": evaluator.metadata["fingerprint"],
-                          "test_accuracy": evaluator.test_accuracy}}
+    report = classifier_metrics.classifier_report(method.classify, data.x_test, data.y_test, classes)
+    report.update({"num_test_images": int(len(data.x_test)), "dataset": data.spec.name, "evaluator": None})
+    if evaluator is not None:
+        report.update(generator_metrics.generator_report(method, evaluator, data.x_test, data.y_test, classes,
+                                                         seed))
+        report["real_data_floor"] = generator_metrics.real_data_floor(evaluator, data.x_test, data.y_test,
+                                                                      classes, seed)
+        report["evaluator"] = {"fingerprint": evaluator.metadata["fingerprint"],
+                               "test_accuracy": evaluator.test_accuracy}
+    _write_images(method, data, report["confusion_matrix"], image_dir, seed, labeled_indices)
+    return report
 
 
 def _write_images(method, data, confusion, image_dir, seed, labeled_indices):
@@ -88,7 +102,7 @@ def _write_images(method, data, confusion, image_dir, seed, labeled_indices):
 
 def _to_tensorboard(run_dir, step, report):
     board = TensorBoard(run_dir)
-    board.scalars(step, {f"eval/{name}": report[name] for name in SCALARS})
+    board.scalars(step, {f"eval/{name}": report[name] for name in SCALARS if name in report})
     for name in ("samples_by_class", "interpolation", "nearest_neighbours"):
         path = os.path.join(run_dir, "eval", f"{name}.png")
         board.image(step, f"eval/{name}", sample_images.read_png(path))
