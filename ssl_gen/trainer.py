@@ -110,7 +110,9 @@ class Trainer:
                 for name, value in losses.items():
                     running[name] = running.get(name, 0.0) + value
                 window_steps += 1
-                last = step == total_steps or stop.signal is not None
+                # Read once: a signal landing between two reads would skip the save yet return.
+                stopping = stop.signal
+                last = step == total_steps or stopping is not None
                 if step % config.log_every == 0 or last:
                     steps_per_second = window_steps / max(time.time() - window_start, 1e-9)
                     averages = {name: total / window_steps for name, total in running.items()}
@@ -123,10 +125,9 @@ class Trainer:
                     logging.info("step %d: %s", step, _format(metrics))
                 if step % config.checkpoint_every == 0 or last:
                     self.manager.save(checkpoint_number=step)
-                if stop.signal is not None:
-                    logging.warning("%s received: saved a checkpoint at step %d and stopped",
-                                    stop.signal, step)
-                    return stop.signal
+                if stopping is not None:
+                    logging.warning("%s received: saved a checkpoint at step %d and stopped", stopping, step)
+                    return stopping
         return None
 
     def _distributed_step(self, labeled, unlabeled):
