@@ -11,7 +11,7 @@ from absl import app, flags
 
 from ssl_gen import data as data_lib
 from ssl_gen import export, runs
-from ssl_gen.evaluation import report
+from ssl_gen.evaluation import classifier_metrics
 
 flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
 flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
@@ -23,8 +23,7 @@ def main(argv):
     del argv
     values = flags.FLAGS
     config, data, method, step = runs.restore(values.output_dir, values.data_path)
-    eval_path = os.path.join(values.output_dir, report.EVAL_FILE)
-    test_error = json.load(open(eval_path))["test_error"] if os.path.exists(eval_path) else None
+    test_error = classifier_metrics.test_error(method.classify, data.x_test, data.y_test)
     labeled_indices = np.load(os.path.join(values.output_dir, data_lib.SPLIT_FILE))
     metadata = {"dataset": data.spec.name, "data_path": config.data_path,
                 "image_shape": list(data.spec.image_shape),

@@ -99,6 +99,7 @@ def test_export_loads_with_tensorflow_alone_and_matches_the_library(tmp_path, mn
     _run("export.py", f"--output_dir={run_dir}", f"--export_dir={export_dir}")
     metadata = json.loads(open(os.path.join(export_dir, "assets", "metadata.json")).read())
     assert metadata["num_labeled"] == 20 and metadata["image_shape"] == [28, 28, 1]
+    assert metadata["dataset"] == "mnist_small" and metadata["num_classes"] == 10
 
     _, data, method, _ = runs.restore(run_dir)
     images = data.x_test[:16].astype(np.float32) / 255.0
@@ -121,4 +122,6 @@ assert out["probabilities"].shape == (16, 10) and out["labels"].dtype == tf.int6
                             cwd=str(tmp_path), env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-3000:]
     np.testing.assert_array_equal(np.load(tmp_path / "labels.npy"), expected_labels)
+    test_predictions = np.argmax(method.classify(tf.constant(data.x_test / 127.5 - 1.0, tf.float32)), axis=1)
+    assert metadata["test_error"] == pytest.approx(np.mean(test_predictions != data.y_test))
     np.testing.assert_allclose(np.load(tmp_path / "generated.npy"), expected_images, atol=1e-5)

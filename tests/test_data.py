@@ -130,7 +130,8 @@ def test_unknown_dataset_name():
         data.load("imagenet_tiny")
 
 
-@pytest.mark.parametrize("num_labeled,fragment", [(7, "not divisible"), (63, "only 20"), (0, "positive")])
+@pytest.mark.parametrize("num_labeled,fragment", [(7, "not divisible"), (63, "only 20"), (600, "needs 200 examples of class 0"),
+                                                     (0, "positive")])
 def test_bad_num_labeled(num_labeled, fragment):
     labels = np.tile(np.arange(3), 20)
     with pytest.raises(ConfigError, match=fragment):
