@@ -4,7 +4,6 @@ The uint8 arrays stay in memory as constants and batches are gathered by shuffle
 cheaper on a CPU than shuffling decoded float images.
 """
 
-import numpy as np
 import tensorflow as tf
 
 from ssl_gen.data import images as image_conversion
@@ -56,8 +55,7 @@ def train_dataset(data, labeled_indices, batch_size, seed, unlabeled_views=1):
     return tf.data.Dataset.zip((labeled, unlabeled)).prefetch(tf.data.AUTOTUNE)
 
 
-def test_batches(images, labels, batch_size=1000):
-    """Yields (float images in [-1, 1], labels) in order, for evaluation."""
+def image_batches(images, batch_size=1000):
+    """Yields float32 batches in [-1, 1] of uint8 `images`, in order, for evaluation."""
     for start in range(0, len(images), batch_size):
-        stop = start + batch_size
-        yield image_conversion.to_model_range(images[start:stop]), np.asarray(labels[start:stop])
+        yield image_conversion.to_model_range(images[start:start + batch_size])

@@ -3,13 +3,12 @@
 import numpy as np
 import tensorflow as tf
 
-from ssl_gen.data import test_batches
+from ssl_gen.data import image_batches
 
 
 def logits_of(classify, images, batch_size=1000):
     """Logits of `classify` (images in [-1, 1] -> logits) over uint8 `images`, in order."""
-    return np.concatenate([classify(batch).numpy()
-                           for batch, _ in test_batches(images, np.zeros(len(images)), batch_size)])
+    return np.concatenate([classify(batch).numpy() for batch in image_batches(images, batch_size)])
 
 
 def predict(classify, images, batch_size=1000):

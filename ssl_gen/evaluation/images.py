@@ -4,12 +4,12 @@ import numpy as np
 import tensorflow as tf
 
 from ssl_gen.data import images as image_conversion
+from ssl_gen.evaluation import generator_metrics
 
 
 def class_grid(method, num_classes, per_class=10, seed=0):
     """uint8 [rows·H, cols·W, C] grid of G(z, y), row y holding `per_class` samples of class y."""
-    labels = np.repeat(np.arange(num_classes), per_class).astype(np.int32)
-    images = method.generate(tf.constant(labels), method.sample_latents(len(labels), seed))
+    images, _ = generator_metrics.generate_per_class(method, num_classes, per_class, seed)
     return tile(image_conversion.model_to_uint8(images).numpy(), num_classes, per_class)
 
 
