@@ -45,13 +45,15 @@ def classifier_loss(labeled_logits, labels, unlabeled_logits, generated_logits, 
     components = {
         "supervised": supervised_cross_entropy(labeled_logits, labels),
         "unsupervised": improved_gan_unsupervised(unlabeled_logits, generated_logits),
-        "adversarial": confidence_weighted_adversarial(unlabeled_logits, pair_logits_of_unlabeled),
         "generated": supervised_cross_entropy(generated_logits, generated_labels),
     }
     components["total"] = (components["supervised"]
                            + unsupervised_weight * components["unsupervised"]
-                           + adversarial_weight * components["adversarial"]
                            + generated_weight * components["generated"])
+    if pair_logits_of_unlabeled is not None:  # None when the term is off and D was not run.
+        components["adversarial"] = confidence_weighted_adversarial(unlabeled_logits,
+                                                                    pair_logits_of_unlabeled)
+        components["total"] += adversarial_weight * components["adversarial"]
     return components
 
 

@@ -81,3 +81,11 @@ def test_generator_loss_weights_its_components():
 def test_linear_ramp():
     assert [float(linear_ramp(step, 10, 4)) for step in (0, 9, 10, 11, 13, 20)] == [0, 0, 0.25, 0.5, 1, 1]
     assert float(linear_ramp(0, 0, 0)) == 1.0
+
+
+def test_classifier_loss_without_discriminator_pairs_omits_the_adversarial_term():
+    labeled = np.array([[2.0, 0.0]], np.float32)
+    result = losses.classifier_loss(labeled, np.array([0]), labeled, labeled, np.array([1]), None,
+                                    unsupervised_weight=1.0, adversarial_weight=5.0, generated_weight=0.0)
+    assert "adversarial" not in result
+    assert float(result["total"]) == pytest.approx(float(result["supervised"] + result["unsupervised"]))

@@ -119,7 +119,7 @@ class TripleGan(Method):
                 ramp * config.generator_classification_weight)
         self._apply(generator_tape, generator_losses["total"], self.generator,
                     self.generator_optimizer)
-        self.average.update()
+        self.average.update(self.generator_optimizer.iterations)
         return {**_named("classifier", classifier_losses),
                 **_named("discriminator", discriminator_losses),
                 **_named("generator", generator_losses)}
@@ -137,10 +137,12 @@ class TripleGan(Method):
             logits = self.classifier(tf.concat([labeled["image"], unlabeled["image"], generated], 0),
                                      training=True)
             labeled_logits, unlabeled_logits, generated_logits = tf.split(logits, sizes)
-            with tape.stop_recording():
-                pair_logits = self.discriminator(
-                    unlabeled["image"], tf.argmax(unlabeled_logits, axis=1, output_type=tf.int32),
-                    training=True)
+            pair_logits = None
+            if config.classifier_adversarial_weight:  # A Python branch: skips D's pass when unused.
+                with tape.stop_recording():
+                    pair_logits = self.discriminator(
+                        unlabeled["image"], tf.argmax(unlabeled_logits, axis=1, output_type=tf.int32),
+                        training=True)
             classifier_losses = losses.classifier_loss(
                 labeled_logits, labeled["label"], unlabeled_logits, generated_logits, generated_labels,
                 pair_logits, config.unsupervised_weight, ramp * config.classifier_adversarial_weight,
