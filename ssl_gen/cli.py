@@ -42,6 +42,9 @@ HELP = {
     "keep_checkpoints": "Checkpoints kept on disk.",
     "evaluator_dir": "Evaluator for the conditional accuracy logged while training (default: the data "
                      "set's cache from experiments/train_evaluator.py, if present).",
+    "strategy": "tf.distribute strategy: default (one device), mirrored (all local GPUs), multi_worker "
+                "(TF_CONFIG cluster) or tpu. --batch_size is global. See docs/DISTRIBUTED.md.",
+    "tpu": "TPU name or grpc:// address for --strategy=tpu (empty: from the environment).",
     "jit_compile": "XLA for the train step: auto (on for GPU, off for CPU), true or false.",
     "mixed_precision": "Compute in bfloat16 with float32 weights (faster on CPUs with AVX512-BF16).",
 }

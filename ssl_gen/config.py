@@ -52,6 +52,8 @@ class Config:
     log_every: int = 200
     keep_checkpoints: int = 3
     evaluator_dir: str = ""  # Empty: the data set's cached evaluator, if one was trained.
+    strategy: str = "default"  # default | mirrored | multi_worker | tpu (ssl_gen/distribute.py)
+    tpu: str = ""  # TPU name or address for --strategy=tpu; empty: the environment's.
     jit_compile: str = "auto"  # auto: on for GPU, off for CPU (measured slower there).
     mixed_precision: bool = False
 
@@ -75,6 +77,9 @@ class Config:
                 raise ConfigError(f"{name} must lie in [0, 1]; received {getattr(self, name)}")
         if self.jit_compile not in ("auto", "true", "false"):
             raise ConfigError(f"jit_compile must be auto, true or false; received {self.jit_compile!r}")
+        if self.strategy not in ("default", "mirrored", "multi_worker", "tpu"):
+            raise ConfigError(f"strategy must be default, mirrored, multi_worker or tpu; received "
+                              f"{self.strategy!r}")
         if not self.output_dir:
             raise ConfigError("output_dir is required")
         return self
@@ -104,8 +109,11 @@ def load(run_dir):
         return Config.from_dict(json.load(file))
 
 
-def save_or_check(config, run_dir):
-    """Writes config.json; if the directory already holds a run, it must be the same experiment."""
+def save_or_check(config, run_dir, write=True):
+    """Writes config.json; if the directory already holds a run, it must be the same experiment.
+
+    `write=False` (non-chief workers) only checks.
+    """
     path = os.path.join(run_dir, CONFIG_FILE)
     if os.path.exists(path):
         previous = load(run_dir)
@@ -116,6 +124,8 @@ def save_or_check(config, run_dir):
                                 for name, (old, new) in clashes.items())
             raise ConfigError(f"{run_dir!r} holds a different run ({details}); "
                               "use a new --output_dir or the same settings")
+    if not write:
+        return
     temporary = path + ".tmp"
     with open(temporary, "w") as file:
         file.write(config.to_json())

@@ -22,10 +22,17 @@ def improved_gan_unsupervised(real_logits, fake_logits):
     return 0.5 * (_mean(tf.nn.softplus(-real_z)) + _mean(tf.nn.softplus(fake_z)))
 
 
-def feature_matching(fake_features, real_features):
-    """Mean over features of (batch mean on fakes − batch mean on reals)², Improved-GAN's G loss."""
-    difference = (tf.reduce_mean(tf.cast(fake_features, tf.float32), axis=0)
-                  - tf.reduce_mean(tf.cast(real_features, tf.float32), axis=0))
+def _batch_mean(values):
+    return tf.reduce_mean(values, axis=0)
+
+
+def feature_matching(fake_features, real_features, batch_mean=_batch_mean):
+    """Mean over features of (batch mean on fakes − batch mean on reals)², Improved-GAN's G loss.
+
+    `batch_mean` lets a distributed step take the means over the global batch.
+    """
+    difference = (batch_mean(tf.cast(fake_features, tf.float32))
+                  - batch_mean(tf.cast(real_features, tf.float32)))
     return _mean(tf.square(difference))
 
 
@@ -67,11 +74,12 @@ def discriminator_loss(real_logits, generated_logits, classified_logits, classif
 
 
 def generator_loss(pair_logits, fake_features, real_features, classifier_logits, labels,
-                   adversarial_weight, feature_matching_weight, classification_weight):
+                   adversarial_weight, feature_matching_weight, classification_weight,
+                   batch_mean=_batch_mean):
     """G: non-saturating loss through D(x, y) + feature matching on C + CE of C on its samples."""
     components = {
         "adversarial": _mean(tf.nn.softplus(-tf.cast(pair_logits, tf.float32))),
-        "feature_matching": feature_matching(fake_features, real_features),
+        "feature_matching": feature_matching(fake_features, real_features, batch_mean),
         "classification": supervised_cross_entropy(classifier_logits, labels),
     }
     components["total"] = (adversarial_weight * components["adversarial"]

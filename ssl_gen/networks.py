@@ -104,7 +104,8 @@ class Generator(keras.Model):
                                           kernel_initializer=keras.initializers.GlorotUniform(
                                               seed=None if seed is None else seed + i))
                        for i, units in enumerate(hidden_units)]
-        self.norms = [keras.layers.BatchNormalization(scale=False, epsilon=1e-6)
+        # synchronized: under tf.distribute, statistics of the global batch, as on one device.
+        self.norms = [keras.layers.BatchNormalization(scale=False, epsilon=1e-6, synchronized=True)
                       for _ in hidden_units]
         self.output_dense = WeightNormDense(math.prod(self.image_shape), train_scale=True,
                                             seed=None if seed is None else seed + 100)

@@ -7,7 +7,7 @@ from absl import logging
 
 from ssl_gen import config as config_lib
 from ssl_gen import data as data_lib
-from ssl_gen import methods, runs
+from ssl_gen import distribute, methods, runs
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import classifier_metrics, generator_metrics
@@ -23,20 +23,26 @@ TRAINING_SAMPLES_PER_CLASS = 50  # A cheap conditional accuracy; experiments/eva
 def run(config):
     """Trains (or resumes) the run in `config.output_dir`. Returns the final evaluation metrics."""
     config.validate()
+    # First: MultiWorkerMirroredStrategy must exist before any other TensorFlow op runs.
+    strategy = distribute.make_strategy(config.strategy, config.tpu)
+    chief = distribute.is_chief(strategy)
+    logging.info("strategy %s: %d replicas in sync%s", config.strategy, strategy.num_replicas_in_sync,
+                 "" if chief else " (non-chief worker: writes no logs)")
     run_dir = _prepare_dir(config.output_dir)
-    config_lib.save_or_check(config, run_dir)
+    config_lib.save_or_check(config, run_dir, write=chief)
     runs.set_precision(config)
     data = runs.load_data(config)
     labeled_indices = data_lib.load_or_create_split(
-        run_dir, data.y_train, config.num_labeled, data.spec.num_classes, config.seed)
+        run_dir, data.y_train, config.num_labeled, data.spec.num_classes, config.seed, write=chief)
     total_steps = config.total_steps(len(data.x_train))
     logging.info("data %s: %d train / %d test images of shape %s, %d classes; %d labeled; %d steps",
                  data.spec.name, len(data.x_train), len(data.x_test), data.spec.image_shape,
                  data.spec.num_classes, len(labeled_indices), total_steps)
 
-    method = methods.create(config, data.spec, total_steps)
-    tensorboard = TensorBoard(run_dir)
-    evaluator = _find_evaluator(config, data)
+    with strategy.scope():
+        method = methods.create(config, data.spec, total_steps)
+    tensorboard = TensorBoard(run_dir) if chief else None
+    evaluator = _find_evaluator(config, data) if chief else None
     final_metrics = {}
 
     def evaluate(step):
@@ -44,12 +50,12 @@ def run(config):
         final_metrics.update(evaluate_during_training(method, data, run_dir, step, tensorboard, evaluator))
         return final_metrics
 
-    def make_dataset(seed):
+    def make_dataset(seed, input_context=None):
         return data_lib.train_dataset(data, labeled_indices, config.batch_size, seed,
-                                      method.unlabeled_views)
+                                      method.unlabeled_views, method.latent_dim, input_context)
 
     trainer = Trainer(method, config, run_dir, make_dataset, evaluate,
-                      lambda start: MetricsCsv(run_dir, start), tensorboard)
+                      lambda start: MetricsCsv(run_dir, start), tensorboard, strategy)
     initial = image_conversion.to_model_range(data.x_train[_init_indices(len(data.x_train), config.seed)])
     start_step = trainer.restore_or_initialize(initial)
     trainer.fit(total_steps, start_step)

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from ssl_gen import distribute
 from ssl_gen.errors import TrainingError
 
 CHECKPOINT_DIR = "checkpoints"
@@ -61,31 +62,39 @@ class _StopRequest:
 class Trainer:
     """Runs `method.train_step` under a tf.distribute strategy until `total_steps`.
 
-    `make_dataset(seed)` returns the zipped (labeled, unlabeled) dataset; on resume the seed is
-    folded with the resumed step, so a resumed run draws fresh, reproducible batches.
-    `evaluate(step) -> dict` is called every `eval_every` steps and at the end.
+    `make_dataset(seed, input_context)` returns one input pipeline's zipped (labeled, unlabeled)
+    dataset, batched per replica; on resume the seed is folded with the resumed step, so a resumed run
+    draws fresh, reproducible batches. `evaluate(step) -> dict` is called every `eval_every` steps and
+    at the end, on the chief only, which alone writes logs; every worker saves checkpoints (saving is
+    collective), the others into `workers/TASK_ID/`, and every worker resumes from the chief's.
     """
 
     def __init__(self, method, config, run_dir, make_dataset, evaluate, metrics_csv_factory,
                  tensorboard, strategy=None):
         self.method, self.config, self.run_dir = method, config, run_dir
         self.make_dataset, self.evaluate = make_dataset, evaluate
-        self.metrics_csv_factory, self.tensorboard = metrics_csv_factory, tensorboard
         self.strategy = strategy or tf.distribute.get_strategy()
+        self.chief = distribute.is_chief(self.strategy)
+        self.metrics_csv_factory = metrics_csv_factory if self.chief else _NoMetrics
+        self.tensorboard = tensorboard if self.chief else _NoMetrics()
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         # Variables and optimiser slots must exist before the checkpoint lists them and before a
         # restore (optimiser state would otherwise silently reset).
         with self.strategy.scope():
             method.build()
         self.checkpoint = make_checkpoint(method, self.step)
+        self.checkpoint_dir = os.path.join(run_dir, CHECKPOINT_DIR)
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.path.join(run_dir, CHECKPOINT_DIR), max_to_keep=config.keep_checkpoints)
+            self.checkpoint, self.checkpoint_dir if self.chief else worker_checkpoint_dir(
+                run_dir, distribute.task(self.strategy)[1]),
+            max_to_keep=config.keep_checkpoints if self.chief else 1)
 
     def restore_or_initialize(self, initial_images):
-        """Restores the latest checkpoint, or initialises the method from data. Returns the start step."""
-        if self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-            logging.info("resumed from %s at step %d", self.manager.latest_checkpoint, int(self.step))
+        """Restores the chief's latest checkpoint, or initialises the method from data. Returns the start step."""
+        latest = tf.train.latest_checkpoint(self.checkpoint_dir)
+        if latest:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            logging.info("resumed from %s at step %d", latest, int(self.step))
         else:
             self.method.initialize(initial_images)
         return int(self.step.numpy())
@@ -95,8 +104,9 @@ class Trainer:
         if start_step >= total_steps:
             logging.info("run already at step %d of %d; nothing to train", start_step, total_steps)
             return
-        dataset = self.make_dataset(config.seed * 1_000_003 + start_step)
-        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+        seed = config.seed * 1_000_003 + start_step
+        iterator = iter(self.strategy.distribute_datasets_from_function(
+            lambda input_context: self.make_dataset(seed, input_context)))
         step_fn = tf.function(self._distributed_step,
                               jit_compile=resolve_jit_compile(config.jit_compile))
         metrics_csv = self.metrics_csv_factory(start_step)
@@ -118,7 +128,7 @@ class Trainer:
                     averages = {name: total / window_steps for name, total in running.items()}
                     self._log(step, total_steps, averages, steps_per_second)
                     running, window_start, window_steps = {}, time.time(), 0
-                if step % config.eval_every == 0 or last:
+                if self.chief and (step % config.eval_every == 0 or last):
                     metrics = self.evaluate(step)
                     self.tensorboard.scalars(step, metrics)
                     metrics_csv.append(step, time.time() - started, {**averages, **metrics})
@@ -139,6 +149,20 @@ class Trainer:
         self.tensorboard.scalars(step, {**averages, "perf/steps_per_second": steps_per_second})
         main = {name: value for name, value in averages.items() if name.count("/") == 1}
         logging.info("step %d/%d (%.1f steps/s) %s", step, total_steps, steps_per_second, _format(main))
+
+
+def worker_checkpoint_dir(run_dir, task_id):
+    return os.path.join(run_dir, "workers", str(task_id), CHECKPOINT_DIR)
+
+
+class _NoMetrics:
+    """What a non-chief worker writes: nothing."""
+
+    def __init__(self, *args):
+        pass
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
 
 
 def _check_finite(losses, step, last_checkpoint):

@@ -14,7 +14,8 @@ from tests.conftest import tiny_config
 def _batches(dataset, method, batch_size=20):
     indices = data.balanced_labeled_indices(dataset.y_train, 10, dataset.spec.num_classes, seed=0)
     return next(iter(data.train_dataset(dataset, indices, batch_size, seed=0,
-                                        unlabeled_views=method.unlabeled_views)))
+                                        unlabeled_views=method.unlabeled_views,
+                                        latent_dim=method.latent_dim)))
 
 
 def _new_method(name, dataset, tmp_path, **overrides):

@@ -31,14 +31,19 @@ def balanced_labeled_indices(labels, num_labeled, num_classes, seed):
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
-def load_or_create(run_dir, labels, num_labeled, num_classes, seed):
-    """Reuses `run_dir/labeled_indices.npy` when present (a resumed run), otherwise creates it."""
+def load_or_create(run_dir, labels, num_labeled, num_classes, seed, write=True):
+    """Reuses `run_dir/labeled_indices.npy` when present (a resumed run), otherwise creates it.
+
+    `write=False` (non-chief workers) recomputes the same split from the seed without writing it.
+    """
     path = os.path.join(run_dir, SPLIT_FILE)
     if os.path.exists(path):
         indices = np.load(path)
         _check_saved(indices, path, labels, num_labeled)
         return indices
     indices = balanced_labeled_indices(labels, num_labeled, num_classes, seed)
+    if not write:
+        return indices
     temporary = path + ".tmp.npy"
     np.save(temporary, indices)
     os.replace(temporary, path)

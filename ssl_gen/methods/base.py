@@ -11,6 +11,9 @@ class Method(abc.ABC):
     """
 
     unlabeled_views = 1
+    # With a latent size, unlabeled batches also carry G's inputs "latent" [B, latent_dim] ~ U(0, 1)
+    # and "generated_label" [B] (see ssl_gen.data.pipeline.generator_inputs).
+    latent_dim = None
 
     def __init__(self, config, spec, total_steps):
         self.config, self.spec, self.total_steps = config, spec, total_steps

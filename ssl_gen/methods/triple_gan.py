@@ -19,13 +19,17 @@ The classifier used for evaluation and export is an exponential moving average o
 import keras
 import tensorflow as tf
 
-from ssl_gen import losses, optim
+from ssl_gen import distribute, losses, optim
 from ssl_gen.methods.base import Method
 from ssl_gen.networks import Classifier, Discriminator, Generator
 
 
 class TripleGan(Method):
     unlabeled_views = 2
+
+    @property
+    def latent_dim(self):
+        return self.config.latent_dim
 
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)
@@ -93,14 +97,11 @@ class TripleGan(Method):
     # --- training -----------------------------------------------------------------------------------
     def train_step(self, labeled, unlabeled):
         config = self.config
-        classes = self.spec.num_classes
-        batch = tf.shape(unlabeled["image"])[0]
         ramp = optim.linear_ramp(self.classifier_optimizer.iterations, config.warmup_steps,
                                  config.warmup_steps)
-        latents = self.noise.uniform([batch, config.latent_dim])
-        # Balanced conditioning labels, as triple-gan's G batches of 20 per class.
-        offset = self.noise.uniform([], 0, classes, tf.int32)
-        generated_labels = tf.math.floormod(tf.range(batch) + offset, classes)
+        # G's inputs come with the batch (data.generator_inputs): class-balanced labels, and the same
+        # draws however the global batch is split over replicas.
+        latents, generated_labels = unlabeled["latent"], unlabeled["generated_label"]
 
         # G's forward pass is cheap next to C's and D's: it is run again under G's own tape below
         # (GradientTape.stop_recording pauses every tape, so the updates cannot nest).
@@ -116,7 +117,7 @@ class TripleGan(Method):
             generator_losses = losses.generator_loss(
                 pair_logits, features, reference["features"], logits, generated_labels,
                 ramp * config.generator_adversarial_weight, config.generator_feature_matching_weight,
-                ramp * config.generator_classification_weight)
+                ramp * config.generator_classification_weight, batch_mean=distribute.global_batch_mean)
         self._apply(generator_tape, generator_losses["total"], self.generator,
                     self.generator_optimizer)
         self.average.update(self.generator_optimizer.iterations)
