@@ -4,6 +4,7 @@ import dataclasses
 
 from absl import flags
 
+from ssl_gen import presets
 from ssl_gen.config import Config
 
 HELP = {
@@ -13,6 +14,13 @@ HELP = {
     "num_labeled": "Labeled training images in total, balanced per class.",
     "seed": "Seed of the labeled split, the initial weights, the noise and the data order.",
     "method": "Semi-supervised method (see ssl_gen/methods).",
+    "preset": "Named configuration (ssl_gen/presets.py: mnist100, svhn1000, cifar4000); flags given "
+              "explicitly override its values.",
+    "architecture": "Networks: mlp (the anchors' MNIST MLPs) or conv (their SVHN / CIFAR-10 conv nets).",
+    "classifier_channels": "conv: channels of C's two stages (improved-gan: 96,192).",
+    "discriminator_channels": "conv: channels of D's stages.",
+    "generator_channels": "conv: channels of G's dense block and transposed convs (improved-gan: 512,256,128).",
+    "dropout": "conv: dropout rate after each stride-2 stage of C and D.",
     "latent_dim": "Dimension of the generator's U(0, 1) latent z.",
     "generator_units": "Hidden widths of the generator MLP.",
     "classifier_units": "Hidden widths of the classifier MLP.",
@@ -50,7 +58,7 @@ HELP = {
 }
 
 
-def define_config_flags():
+def define_config_flags(flag_values=flags.FLAGS):
     defaults = Config()
     for field in dataclasses.fields(Config):
         default = getattr(defaults, field.name)
@@ -58,16 +66,23 @@ def define_config_flags():
         if field.name == "output_dir":
             default = None  # Required: absl enforces it only for a None default.
         if isinstance(default, bool):
-            flags.DEFINE_bool(field.name, default, help_text)
+            flags.DEFINE_bool(field.name, default, help_text, flag_values=flag_values)
         elif isinstance(default, int):
-            flags.DEFINE_integer(field.name, default, help_text)
+            flags.DEFINE_integer(field.name, default, help_text, flag_values=flag_values)
         elif isinstance(default, float):
-            flags.DEFINE_float(field.name, default, help_text)
+            flags.DEFINE_float(field.name, default, help_text, flag_values=flag_values)
         elif isinstance(default, tuple):
-            flags.DEFINE_list(field.name, [str(value) for value in default], help_text)
+            flags.DEFINE_list(field.name, [str(value) for value in default], help_text,
+                              flag_values=flag_values)
         else:
-            flags.DEFINE_string(field.name, default, help_text)
+            flags.DEFINE_string(field.name, default, help_text, flag_values=flag_values)
 
 
 def config_from_flags(values):
-    return Config(**{field.name: values[field.name].value for field in dataclasses.fields(Config)})
+    """Flag values; with --preset, the preset's values for every flag not given explicitly."""
+    chosen = {field.name: values[field.name].value for field in dataclasses.fields(Config)}
+    if chosen["preset"]:
+        explicit = {name for name in chosen if values[name].present}
+        chosen.update({name: value for name, value in presets.get(chosen["preset"]).items()
+                       if name not in explicit})
+    return Config(**chosen)

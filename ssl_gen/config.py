@@ -4,6 +4,7 @@ import dataclasses
 import json
 import os
 
+from ssl_gen import presets
 from ssl_gen.errors import ConfigError
 
 CONFIG_FILE = "config.json"
@@ -14,6 +15,7 @@ IDENTITY_FIELDS = ("dataset", "data_path", "method", "num_labeled", "seed")
 @dataclasses.dataclass
 class Config:
     output_dir: str = ""
+    preset: str = ""  # A named configuration from ssl_gen/presets.py; explicit flags override it.
     # Data
     dataset: str = "mnist"
     data_path: str = ""
@@ -25,6 +27,11 @@ class Config:
     generator_units: tuple = (500, 500)
     classifier_units: tuple = (1000, 500, 250, 250, 250)
     discriminator_units: tuple = (1000, 500, 250, 250, 250)
+    architecture: str = "mlp"  # mlp (the anchors' MNIST nets) | conv (their SVHN / CIFAR-10 nets)
+    classifier_channels: tuple = (96, 192)  # conv only
+    discriminator_channels: tuple = (32, 64)  # conv only
+    generator_channels: tuple = (512, 256, 128)  # conv only
+    dropout: float = 0.5  # conv only: after each stride-2 stage of C and D
     input_noise: float = 0.6  # Improved-GAN's 0.3 on [0, 1] pixels, doubled for [-1, 1].
     hidden_noise: float = 0.5
     # Loss weights (see ssl_gen/losses.py)
@@ -58,7 +65,8 @@ class Config:
     mixed_precision: bool = False
 
     def __post_init__(self):
-        for name in ("generator_units", "classifier_units", "discriminator_units"):
+        for name in ("generator_units", "classifier_units", "discriminator_units", "classifier_channels",
+                     "discriminator_channels", "generator_channels"):
             setattr(self, name, tuple(int(units) for units in getattr(self, name)))
 
     def validate(self):
@@ -77,6 +85,10 @@ class Config:
                 raise ConfigError(f"{name} must lie in [0, 1]; received {getattr(self, name)}")
         if self.jit_compile not in ("auto", "true", "false"):
             raise ConfigError(f"jit_compile must be auto, true or false; received {self.jit_compile!r}")
+        if self.architecture not in ("mlp", "conv"):
+            raise ConfigError(f"architecture must be mlp or conv; received {self.architecture!r}")
+        if self.preset:
+            presets.get(self.preset)
         if self.strategy not in ("default", "mirrored", "multi_worker", "tpu"):
             raise ConfigError(f"strategy must be default, mirrored, multi_worker or tpu; received "
                               f"{self.strategy!r}")

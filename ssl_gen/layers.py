@@ -42,3 +42,38 @@ class WeightNormDense(keras.layers.Layer):
         inverse_std = 1.0 / tf.sqrt(variance + 1e-8)
         self.scale.assign(inverse_std)
         self.bias.assign(-mean * inverse_std)
+
+
+class WeightNormConv2D(keras.layers.Layer):
+    """2-D convolution with a weight-normed kernel (one norm per output channel) and data-dependent init,
+    as improved-gan's `nn.weight_norm(Conv2DLayer)` in its CIFAR-10 / SVHN networks."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="SAME", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size = filters, kernel_size
+        self.strides, self.padding, self.seed = strides, padding, seed
+
+    def build(self, input_shape):
+        shape = (self.kernel_size, self.kernel_size, int(input_shape[-1]), self.filters)
+        self.direction = self.add_weight(
+            name="direction", shape=shape,
+            initializer=keras.initializers.RandomNormal(stddev=0.05, seed=self.seed))
+        self.scale = self.add_weight(name="scale", shape=(self.filters,), initializer="ones")
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+
+    def _convolve(self, inputs, kernel):
+        return tf.nn.conv2d(inputs, kernel, self.strides, self.padding)
+
+    def call(self, inputs):
+        unit = self.direction / tf.norm(tf.reshape(self.direction, [-1, self.filters]), axis=0)
+        kernel = tf.cast(unit * self.scale, inputs.dtype)
+        return self._convolve(inputs, kernel) + tf.cast(self.bias, inputs.dtype)
+
+    def initialize_from_batch(self, inputs):
+        if not self.built:
+            self.build(inputs.shape)
+        unit = self.direction / tf.norm(tf.reshape(self.direction, [-1, self.filters]), axis=0)
+        mean, variance = tf.nn.moments(self._convolve(tf.cast(inputs, tf.float32), unit), axes=[0, 1, 2])
+        inverse_std = 1.0 / tf.sqrt(variance + 1e-8)
+        self.scale.assign(inverse_std)
+        self.bias.assign(-mean * inverse_std)

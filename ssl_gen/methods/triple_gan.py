@@ -19,9 +19,8 @@ The classifier used for evaluation and export is an exponential moving average o
 import keras
 import tensorflow as tf
 
-from ssl_gen import distribute, losses, optim
+from ssl_gen import architectures, distribute, losses, optim
 from ssl_gen.methods.base import Method
-from ssl_gen.networks import Classifier, Discriminator, Generator
 
 
 class TripleGan(Method):
@@ -33,16 +32,11 @@ class TripleGan(Method):
 
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)
-        classes, seed = spec.num_classes, config.seed
-        classifier_args = dict(hidden_units=config.classifier_units, input_noise=config.input_noise,
-                               hidden_noise=config.hidden_noise)
-        self.classifier = Classifier(classes, seed=seed * 7919 + 1, **classifier_args)
-        self.classifier_average = Classifier(classes, **classifier_args)
-        self.discriminator = Discriminator(
-            classes, config.discriminator_units, config.input_noise, config.hidden_noise,
-            seed=seed * 7919 + 2)
-        self.generator = Generator(spec.image_shape, classes, config.generator_units, config.latent_dim,
-                                   seed=seed * 7919 + 3)
+        seed = config.seed
+        self.classifier = architectures.classifier(config, spec, seed=seed * 7919 + 1)
+        self.classifier_average = architectures.classifier(config, spec)
+        self.discriminator = architectures.discriminator(config, spec, seed=seed * 7919 + 2)
+        self.generator = architectures.generator(config, spec, seed=seed * 7919 + 3)
         self.classifier_optimizer = optim.adam(config, total_steps)
         self.discriminator_optimizer = optim.adam(config, total_steps)
         self.generator_optimizer = optim.adam(config, total_steps)

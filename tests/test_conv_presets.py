@@ -1,0 +1,80 @@
+"""Conv networks and the SVHN-1000 / CIFAR-10-4000 presets, smoke-tested on tfds mock data."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from absl import flags
+
+from ssl_gen import cli, presets, runs, train
+from ssl_gen.config import Config
+from ssl_gen.conv_networks import ConvClassifier, ConvDiscriminator, ConvGenerator
+from ssl_gen.errors import ConfigError
+
+TINY_CONV = dict(classifier_channels=(8, 16), discriminator_channels=(4, 8), generator_channels=(16, 8, 4),
+                 latent_dim=8, num_labeled=20, batch_size=20, train_steps=2, epochs=0.0, eval_every=2,
+                 checkpoint_every=2, log_every=1, warmup_steps=1)
+
+
+def test_conv_networks_output_shapes_and_features():
+    images = tf.random.uniform((4, 32, 32, 3), -1, 1)
+    labels = tf.constant([0, 1, 2, 3])
+    classifier = ConvClassifier(10, channels=(8, 16), seed=0)
+    logits, features = classifier.logits_and_features(images, training=True, initialize=True)
+    assert logits.shape == (4, 10) and features.shape == (4, 16)
+    assert ConvDiscriminator(10, channels=(4, 8), seed=0)(images, labels, training=True).shape == (4,)
+    generated = ConvGenerator((32, 32, 3), 10, channels=(16, 8, 4), latent_dim=5, seed=0)(
+        tf.random.uniform((4, 5)), labels, training=True)
+    assert generated.shape == (4, 32, 32, 3)
+    assert float(tf.reduce_max(tf.abs(generated))) <= 1.0
+
+
+def test_conv_generator_refuses_an_image_size_it_cannot_reach():
+    with pytest.raises(ValueError, match=r"\(28, 28, 1\) is not divisible by 8"):
+        ConvGenerator((28, 28, 1), 10, channels=(16, 8, 4))
+
+
+def test_conv_weight_norm_init_standardises_the_first_layer():
+    classifier = ConvClassifier(10, channels=(8, 16), input_noise=0.0, seed=0)
+    images = tf.random.uniform((64, 32, 32, 3), -1, 1)
+    classifier.logits_and_features(images, training=False, initialize=True)
+    first = classifier.body.stages[0][0][0]
+    response = first(images).numpy()
+    assert abs(response.mean()) < 1e-3 and response.std() == pytest.approx(1.0, abs=1e-2)
+
+
+@pytest.mark.parametrize("preset, shape", [("svhn1000", (32, 32, 3)), ("cifar4000", (32, 32, 3))])
+def test_preset_trains_on_mock_data(preset, shape, tmp_path):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    config = Config(**{**presets.get(preset), **TINY_CONV, "output_dir": str(tmp_path), "preset": preset})
+    assert config.architecture == "conv"
+    with tfds.testing.mock_data(num_examples=200):
+        train.run(config)
+        _, data, method, step = runs.restore(str(tmp_path))
+    assert data.spec.image_shape == shape and step == 2
+    with open(tmp_path / "metrics.csv") as file:
+        row = list(csv.DictReader(file))[-1]
+    losses = {key: float(value) for key, value in row.items() if key.startswith("loss/")}
+    assert len(losses) >= 8 and all(math.isfinite(value) for value in losses.values())
+    generated = method.generate(tf.constant([0, 9]), method.sample_latents(2, seed=0))
+    assert generated.shape == (2,) + shape
+    assert method.classify(tf.zeros((3,) + shape)).shape == (3, 10)
+
+
+def test_explicit_flags_override_the_preset():
+    values = flags.FlagValues()
+    cli.define_config_flags(values)
+    values(["prog", "--output_dir=x", "--preset=cifar4000", "--num_labeled=400", "--learning_rate=0.001"])
+    config = cli.config_from_flags(values)
+    assert (config.dataset, config.architecture, config.epochs) == ("cifar10", "conv", 1200.0)
+    assert (config.num_labeled, config.learning_rate) == (400, 0.001)
+
+
+def test_unknown_preset_and_architecture_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="unknown preset 'imagenet'"):
+        Config(output_dir=str(tmp_path), preset="imagenet").validate()
+    with pytest.raises(ConfigError, match="received 'resnet'"):
+        Config(output_dir=str(tmp_path), architecture="resnet").validate()
+
