@@ -1,0 +1,53 @@
+"""Throughput benchmark: matmul peak of this machine, the train step's FLOP/s, and their ratio.
+
+python benchmarks/throughput.py --data_path=../shared/data/mnist.npz              # default MNIST config
+python benchmarks/throughput.py --preset=cifar4000 --synthetic_shape=32,32,3      # CIFAR-10 step time
+Any training flag applies (--batch_size, --mixed_precision, --jit_compile, …). Prints one JSON line.
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import tensorflow as tf  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from ssl_gen import cli, profiling, runs  # noqa: E402
+
+cli.define_config_flags()
+flags.DEFINE_integer("steps", 200, "Timed train steps (after --warmup).")
+flags.DEFINE_integer("warmup", 20, "Untimed train steps first (tracing, caches).")
+flags.DEFINE_list("synthetic_shape", [], "Time on random images of this shape (e.g. 32,32,3) instead of "
+                                         "loading the data set; step time does not depend on pixels.")
+flags.DEFINE_integer("synthetic_classes", 10, "Classes of the synthetic data.")
+flags.DEFINE_integer("matmul_size", 2048, "Side of the square matmuls that measure the peak.")
+
+
+def main(argv):
+    del argv
+    FLAGS = flags.FLAGS
+    config = cli.config_from_flags(FLAGS)
+    runs.set_precision(config)
+    if FLAGS.synthetic_shape:
+        data = profiling.synthetic_data([int(side) for side in FLAGS.synthetic_shape], FLAGS.synthetic_classes)
+    else:
+        data = runs.load_data(config)
+    dtype = tf.bfloat16 if config.mixed_precision else tf.float32
+    peak = profiling.matmul_peak(FLAGS.matmul_size, dtype)
+    step = profiling.measure_train_step(config, data, FLAGS.steps, FLAGS.warmup)
+    print(json.dumps({
+        "preset": config.preset or "default", "architecture": config.architecture,
+        "image_shape": list(data.spec.image_shape), "batch_size": config.batch_size,
+        "dtype": dtype.name, "jit_compile": config.jit_compile, "threads": os.cpu_count(),
+        "matmul_peak_gflops": round(peak / 1e9, 2), "step_gflop": round(step["step_flops"] / 1e9, 3),
+        "steps_per_second": round(step["steps_per_second"], 2),
+        "seconds_per_step": round(1.0 / step["steps_per_second"], 4),
+        "achieved_gflops": round(step["achieved_flops"] / 1e9, 3),
+        "fraction_of_peak": round(step["achieved_flops"] / peak, 4)}))
+
+
+if __name__ == "__main__":
+    flags.FLAGS.set_default("output_dir", "unused")
+    app.run(main)
