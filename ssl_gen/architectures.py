@@ -6,33 +6,35 @@ from ssl_gen.errors import ConfigError
 ARCHITECTURES = ("mlp", "conv")
 
 
-def _check(config):
+def _is_conv(config):
     if config.architecture not in ARCHITECTURES:
         raise ConfigError(f"unknown architecture {config.architecture!r}; choose one of {list(ARCHITECTURES)}")
+    return config.architecture == "conv"
+
+
+def _regularisers(config):
+    """C's and D's noise: Gaussian input noise plus hidden noise (MLP) or dropout (conv)."""
+    if _is_conv(config):
+        return dict(input_noise=config.input_noise, dropout=config.dropout)
+    return dict(input_noise=config.input_noise, hidden_noise=config.hidden_noise)
 
 
 def classifier(config, spec, seed=None):
-    _check(config)
-    if config.architecture == "conv":
-        return conv_networks.ConvClassifier(spec.num_classes, config.classifier_channels,
-                                            config.input_noise, config.dropout, seed=seed)
-    return networks.Classifier(spec.num_classes, config.classifier_units, config.input_noise,
-                               config.hidden_noise, seed=seed)
+    if _is_conv(config):
+        return conv_networks.ConvClassifier(spec.num_classes, config.classifier_channels, seed=seed,
+                                            **_regularisers(config))
+    return networks.Classifier(spec.num_classes, config.classifier_units, seed=seed, **_regularisers(config))
 
 
 def discriminator(config, spec, seed=None):
-    _check(config)
-    if config.architecture == "conv":
-        return conv_networks.ConvDiscriminator(spec.num_classes, config.discriminator_channels,
-                                               config.input_noise, config.dropout, seed=seed)
-    return networks.Discriminator(spec.num_classes, config.discriminator_units, config.input_noise,
-                                  config.hidden_noise, seed=seed)
+    if _is_conv(config):
+        return conv_networks.ConvDiscriminator(spec.num_classes, config.discriminator_channels, seed=seed,
+                                               **_regularisers(config))
+    return networks.Discriminator(spec.num_classes, config.discriminator_units, seed=seed,
+                                  **_regularisers(config))
 
 
 def generator(config, spec, seed=None):
-    _check(config)
-    if config.architecture == "conv":
-        return conv_networks.ConvGenerator(spec.image_shape, spec.num_classes, config.generator_channels,
-                                           config.latent_dim, seed=seed)
-    return networks.Generator(spec.image_shape, spec.num_classes, config.generator_units,
-                              config.latent_dim, seed=seed)
+    network = conv_networks.ConvGenerator if _is_conv(config) else networks.Generator
+    widths = config.generator_channels if _is_conv(config) else config.generator_units
+    return network(spec.image_shape, spec.num_classes, widths, config.latent_dim, seed=seed)

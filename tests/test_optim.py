@@ -12,23 +12,24 @@ def _twins(value):
     return model, twin
 
 
-def test_weight_average_starts_as_a_copy_and_warms_its_decay_up():
-    model, twin = _twins(1.0)
-    average = WeightAverage(model, twin, decay=0.9999)
+def _average_after_one_update(start, new, decay, step):
+    model, twin = _twins(start)
+    average = WeightAverage(model, twin, decay)
     average.reset()
     for weight in model.weights:
-        weight.assign(np.full(weight.shape, 3.0, np.float32))
-    average.update(step=0)  # decay = min(0.9999, 1/10): the average moves 90 % toward the weights.
+        weight.assign(np.full(weight.shape, new, np.float32))
+    average.update(step)
+    return twin
+
+
+def test_weight_average_starts_as_a_copy_and_warms_its_decay_up():
+    # At step 0 the decay is min(0.9999, 1/10): the average moves 90 % of the way to the weights.
+    twin = _average_after_one_update(1.0, 3.0, decay=0.9999, step=0)
     np.testing.assert_allclose(twin.weights[0].numpy(), 1.0 * 0.1 + 3.0 * 0.9, rtol=1e-6)
 
 
 def test_weight_average_uses_the_full_decay_late_in_training():
-    model, twin = _twins(0.0)
-    average = WeightAverage(model, twin, decay=0.9)
-    average.reset()
-    for weight in model.weights:
-        weight.assign(np.full(weight.shape, 10.0, np.float32))
-    average.update(step=100000)
+    twin = _average_after_one_update(0.0, 10.0, decay=0.9, step=100000)
     np.testing.assert_allclose(twin.weights[0].numpy(), 1.0, rtol=1e-5)
 
 
