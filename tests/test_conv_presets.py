@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from absl import flags
 
-from ssl_gen import cli, presets, runs, train
+from ssl_gen import cli, export, presets, runs, train
 from ssl_gen.config import Config
 from ssl_gen.conv_networks import ConvClassifier, ConvDiscriminator, ConvGenerator
 from ssl_gen.errors import ConfigError
@@ -60,7 +60,15 @@ def test_preset_trains_on_mock_data(preset, shape, tmp_path):
     assert len(losses) >= 8 and all(math.isfinite(value) for value in losses.values())
     generated = method.generate(tf.constant([0, 9]), method.sample_latents(2, seed=0))
     assert generated.shape == (2,) + shape
-    assert method.classify(tf.zeros((3,) + shape)).shape == (3, 10)
+    probe = tf.random.uniform((3,) + shape, -1, 1, seed=1)
+    logits = method.classify(probe)
+    assert logits.shape == (3, 10)
+    # The conv model exports like the MLP: the SavedModel takes [0, 1] images and agrees with C.
+    export.export(method, data.spec, str(tmp_path / "export"), metadata={"preset": preset})
+    served = tf.saved_model.load(str(tmp_path / "export"))
+    probabilities = served.classify(images=(probe + 1.0) / 2.0)["probabilities"]
+    np.testing.assert_allclose(probabilities.numpy(), tf.nn.softmax(logits).numpy(), atol=1e-5)
+    assert served.generate(labels=tf.constant([3, 4]), seed=tf.constant(0))["images"].shape == (2,) + shape
 
 
 def test_explicit_flags_override_the_preset():
