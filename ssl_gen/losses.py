@@ -78,11 +78,12 @@ def generator_loss(pair_logits, fake_features, real_features, classifier_logits,
                    batch_mean=_batch_mean):
     """G: non-saturating loss through D(x, y) + feature matching on C + CE of C on its samples."""
     components = {
-        "adversarial": _mean(tf.nn.softplus(-tf.cast(pair_logits, tf.float32))),
         "feature_matching": feature_matching(fake_features, real_features, batch_mean),
         "classification": supervised_cross_entropy(classifier_logits, labels),
     }
-    components["total"] = (adversarial_weight * components["adversarial"]
-                           + feature_matching_weight * components["feature_matching"]
+    components["total"] = (feature_matching_weight * components["feature_matching"]
                            + classification_weight * components["classification"])
+    if pair_logits is not None:  # None when D is not used.
+        components["adversarial"] = _mean(tf.nn.softplus(-tf.cast(pair_logits, tf.float32)))
+        components["total"] += adversarial_weight * components["adversarial"]
     return components

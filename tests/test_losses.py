@@ -89,3 +89,10 @@ def test_classifier_loss_without_discriminator_pairs_omits_the_adversarial_term(
                                     unsupervised_weight=1.0, adversarial_weight=5.0, generated_weight=0.0)
     assert "adversarial" not in result
     assert float(result["total"]) == pytest.approx(float(result["supervised"] + result["unsupervised"]))
+
+
+def test_generator_loss_without_discriminator_omits_the_adversarial_term():
+    result = losses.generator_loss(None, np.ones((2, 3)), np.zeros((2, 3)), np.array([[0.0, 1.0]]),
+                                   np.array([1]), 5.0, 1.0, 0.0)
+    assert "adversarial" not in result
+    assert float(result["total"]) == pytest.approx(1.0)

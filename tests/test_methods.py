@@ -88,3 +88,16 @@ def test_checkpoint_round_trip_restores_every_network_and_optimizer(name, small_
     for key, item in method.checkpoint_items().items():
         if hasattr(item, "iterations"):
             assert int(restored.checkpoint_items()[key].iterations) == int(item.iterations) == 1
+
+
+def test_without_discriminator_terms_the_step_skips_d_and_is_improved_gan(small_mnist, tmp_path):
+    method = _new_method("triple_gan", small_mnist, tmp_path, generator_adversarial_weight=0.0,
+                         classifier_adversarial_weight=0.0)
+    labeled, unlabeled = _batches(small_mnist, method)
+    method.initialize(unlabeled["image"])
+    before = [w.numpy().copy() for w in method.discriminator.trainable_weights]
+    step_losses = tf.function(method.train_step)(labeled, unlabeled)
+    assert not any(key.startswith("loss/discriminator") for key in step_losses)
+    assert "loss/generator/adversarial" not in step_losses
+    assert all(np.array_equal(old, new.numpy()) for old, new in zip(before, method.discriminator.trainable_weights))
+    assert int(method.discriminator_optimizer.iterations) == 0

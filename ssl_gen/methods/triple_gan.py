@@ -27,6 +27,10 @@ class TripleGan(Method):
     unlabeled_views = 2
 
     @property
+    def uses_discriminator(self):
+        return self.config.generator_adversarial_weight > 0 or self.config.classifier_adversarial_weight > 0
+
+    @property
     def latent_dim(self):
         return self.config.latent_dim
 
@@ -102,11 +106,14 @@ class TripleGan(Method):
         generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
         classifier_losses, unlabeled_logits, reference = self._classifier_update(
             labeled, unlabeled, generated, generated_labels, ramp)
-        discriminator_losses = self._discriminator_update(
-            labeled, unlabeled, unlabeled_logits, reference, generated, generated_labels)
+        named = {}
+        if self.uses_discriminator:  # Python branch: with every D term off the model is Improved-GAN.
+            named = _named("discriminator", self._discriminator_update(
+                labeled, unlabeled, unlabeled_logits, reference, generated, generated_labels))
         with tf.GradientTape() as generator_tape:
             generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
-            pair_logits = self.discriminator(generated, generated_labels, training=True)
+            pair_logits = (self.discriminator(generated, generated_labels, training=True)
+                           if self.uses_discriminator else None)
             logits, features = self.classifier.logits_and_features(generated, training=True)
             generator_losses = losses.generator_loss(
                 pair_logits, features, reference["features"], logits, generated_labels,
@@ -115,9 +122,7 @@ class TripleGan(Method):
         self._apply(generator_tape, generator_losses["total"], self.generator,
                     self.generator_optimizer)
         self.average.update(self.generator_optimizer.iterations)
-        return {**_named("classifier", classifier_losses),
-                **_named("discriminator", discriminator_losses),
-                **_named("generator", generator_losses)}
+        return {**_named("classifier", classifier_losses), **named, **_named("generator", generator_losses)}
 
     def _classifier_update(self, labeled, unlabeled, generated, generated_labels, ramp):
         config = self.config
