@@ -2,6 +2,8 @@
 
 import abc
 
+import tensorflow as tf
+
 
 class Method(abc.ABC):
     """A semi-supervised generative model: networks, optimisers, losses and one train step.
@@ -45,3 +47,24 @@ class Method(abc.ABC):
     @abc.abstractmethod
     def checkpoint_items(self):
         """{name: trackable} — everything that must survive a restart."""
+
+
+def apply_gradients(tape, loss, network, optimizer):
+    """One network's update from its own tape, correct under any tf.distribute strategy.
+
+    Each replica's loss is a mean over its share of the batch; dividing its gradients by the replica
+    count makes the optimizer's cross-replica sum the gradient of the global-batch mean.
+    """
+    replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+    variables = network.trainable_variables
+    gradients = tape.gradient(loss, variables)
+    if replicas > 1:
+        gradients = [gradient / replicas for gradient in gradients]
+    optimizer.apply_gradients(zip(gradients, variables))
+
+
+def named_losses(network, components):
+    """{"total": t, "x": v} → {"loss/NETWORK": t, "loss/NETWORK/x": v}."""
+    named = {f"loss/{network}": components["total"]}
+    named.update({f"loss/{network}/{name}": value for name, value in components.items() if name != "total"})
+    return named

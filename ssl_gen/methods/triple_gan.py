@@ -20,7 +20,7 @@ import keras
 import tensorflow as tf
 
 from ssl_gen import architectures, distribute, losses, optim
-from ssl_gen.methods.base import Method
+from ssl_gen.methods.base import Method, apply_gradients, named_losses
 
 
 class TripleGan(Method):
@@ -108,7 +108,7 @@ class TripleGan(Method):
             labeled, unlabeled, generated, generated_labels, ramp)
         named = {}
         if self.uses_discriminator:  # Python branch: with every D term off the model is Improved-GAN.
-            named = _named("discriminator", self._discriminator_update(
+            named = named_losses("discriminator", self._discriminator_update(
                 labeled, unlabeled, unlabeled_logits, reference, generated, generated_labels))
         with tf.GradientTape() as generator_tape:
             generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
@@ -119,10 +119,11 @@ class TripleGan(Method):
                 pair_logits, features, reference["features"], logits, generated_labels,
                 ramp * config.generator_adversarial_weight, config.generator_feature_matching_weight,
                 ramp * config.generator_classification_weight, batch_mean=distribute.global_batch_mean)
-        self._apply(generator_tape, generator_losses["total"], self.generator,
-                    self.generator_optimizer)
+        apply_gradients(generator_tape, generator_losses["total"], self.generator,
+                        self.generator_optimizer)
         self.average.update(self.generator_optimizer.iterations)
-        return {**_named("classifier", classifier_losses), **named, **_named("generator", generator_losses)}
+        return {**named_losses("classifier", classifier_losses), **named,
+                **named_losses("generator", generator_losses)}
 
     def _classifier_update(self, labeled, unlabeled, generated, generated_labels, ramp):
         config = self.config
@@ -147,7 +148,7 @@ class TripleGan(Method):
                 labeled_logits, labeled["label"], unlabeled_logits, generated_logits, generated_labels,
                 pair_logits, config.unsupervised_weight, ramp * config.classifier_adversarial_weight,
                 ramp * config.classifier_generated_weight)
-        self._apply(tape, classifier_losses["total"], self.classifier, self.classifier_optimizer)
+        apply_gradients(tape, classifier_losses["total"], self.classifier, self.classifier_optimizer)
         return classifier_losses, tf.stop_gradient(unlabeled_logits), reference
 
     def _discriminator_update(self, labeled, unlabeled, unlabeled_logits, reference, generated,
@@ -161,23 +162,6 @@ class TripleGan(Method):
             real, fake_generated, fake_classified = tf.split(
                 self.discriminator(images, labels, training=True), sizes)
             discriminator_losses = losses.discriminator_loss(real, fake_generated, fake_classified)
-        self._apply(tape, discriminator_losses["total"], self.discriminator,
-                    self.discriminator_optimizer)
+        apply_gradients(tape, discriminator_losses["total"], self.discriminator,
+                        self.discriminator_optimizer)
         return discriminator_losses
-
-    @staticmethod
-    def _apply(tape, loss, network, optimizer):
-        # Each replica averages over its own batch; dividing by the replica count makes the summed
-        # gradients an average over the global batch.
-        replicas = tf.distribute.get_replica_context().num_replicas_in_sync
-        variables = network.trainable_variables
-        gradients = tape.gradient(loss, variables)
-        if replicas > 1:
-            gradients = [gradient / replicas for gradient in gradients]
-        optimizer.apply_gradients(zip(gradients, variables))
-
-
-def _named(network, components):
-    named = {f"loss/{network}": components["total"]}
-    named.update({f"loss/{network}/{name}": value for name, value in components.items() if name != "total"})
-    return named
