@@ -106,9 +106,9 @@ class TripleGan(Method):
         generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
         classifier_losses, unlabeled_logits, reference = self._classifier_update(
             labeled, unlabeled, generated, generated_labels, ramp)
-        named = {}
+        discriminator_losses = {}
         if self.uses_discriminator:  # Python branch: with every D term off the model is Improved-GAN.
-            named = named_losses("discriminator", self._discriminator_update(
+            discriminator_losses = named_losses("discriminator", self._discriminator_update(
                 labeled, unlabeled, unlabeled_logits, reference, generated, generated_labels))
         with tf.GradientTape() as generator_tape:
             generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
@@ -122,7 +122,7 @@ class TripleGan(Method):
         apply_gradients(generator_tape, generator_losses["total"], self.generator,
                         self.generator_optimizer)
         self.average.update(self.generator_optimizer.iterations)
-        return {**named_losses("classifier", classifier_losses), **named,
+        return {**named_losses("classifier", classifier_losses), **discriminator_losses,
                 **named_losses("generator", generator_losses)}
 
     def _classifier_update(self, labeled, unlabeled, generated, generated_labels, ramp):
