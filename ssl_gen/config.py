@@ -4,7 +4,7 @@ import dataclasses
 import json
 import os
 
-from ssl_gen import presets
+from ssl_gen import architectures, distribute, presets
 from ssl_gen.errors import ConfigError
 
 CONFIG_FILE = "config.json"
@@ -85,12 +85,13 @@ class Config:
                 raise ConfigError(f"{name} must lie in [0, 1]; received {getattr(self, name)}")
         if self.jit_compile not in ("auto", "true", "false"):
             raise ConfigError(f"jit_compile must be auto, true or false; received {self.jit_compile!r}")
-        if self.architecture not in ("mlp", "conv"):
-            raise ConfigError(f"architecture must be mlp or conv; received {self.architecture!r}")
+        if self.architecture not in architectures.ARCHITECTURES:
+            raise ConfigError(f"architecture must be one of {list(architectures.ARCHITECTURES)}; "
+                              f"received {self.architecture!r}")
         if self.preset:
             presets.get(self.preset)
-        if self.strategy not in ("default", "mirrored", "multi_worker", "tpu"):
-            raise ConfigError(f"strategy must be default, mirrored, multi_worker or tpu; received "
+        if self.strategy not in distribute.STRATEGIES:
+            raise ConfigError(f"strategy must be one of {list(distribute.STRATEGIES)}; received "
                               f"{self.strategy!r}")
         if not self.output_dir:
             raise ConfigError("output_dir is required")

@@ -64,16 +64,18 @@ class WeightNormConv2D(keras.layers.Layer):
     def _convolve(self, inputs, kernel):
         return tf.nn.conv2d(inputs, kernel, self.strides, self.padding)
 
+    def _unit_kernel(self):
+        return self.direction / tf.norm(tf.reshape(self.direction, [-1, self.filters]), axis=0)
+
     def call(self, inputs):
-        unit = self.direction / tf.norm(tf.reshape(self.direction, [-1, self.filters]), axis=0)
-        kernel = tf.cast(unit * self.scale, inputs.dtype)
+        kernel = tf.cast(self._unit_kernel() * self.scale, inputs.dtype)
         return self._convolve(inputs, kernel) + tf.cast(self.bias, inputs.dtype)
 
     def initialize_from_batch(self, inputs):
         if not self.built:
             self.build(inputs.shape)
-        unit = self.direction / tf.norm(tf.reshape(self.direction, [-1, self.filters]), axis=0)
-        mean, variance = tf.nn.moments(self._convolve(tf.cast(inputs, tf.float32), unit), axes=[0, 1, 2])
+        response = self._convolve(tf.cast(inputs, tf.float32), self._unit_kernel())
+        mean, variance = tf.nn.moments(response, axes=[0, 1, 2])
         inverse_std = 1.0 / tf.sqrt(variance + 1e-8)
         self.scale.assign(inverse_std)
         self.bias.assign(-mean * inverse_std)

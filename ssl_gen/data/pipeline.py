@@ -78,7 +78,8 @@ def generator_inputs(batch_size, latent_dim, num_classes, seed, context=None):
         examples = examples.shard(context.num_input_pipelines, context.input_pipeline_id)
 
     def draw(index):
-        return {"latent": tf.random.stateless_uniform([latent_dim], seed=tf.stack([tf.cast(seed, tf.int64), index])),
+        per_example_seed = tf.stack([tf.cast(seed, tf.int64), index])
+        return {"latent": tf.random.stateless_uniform([latent_dim], seed=per_example_seed),
                 "generated_label": tf.cast(index % num_classes, tf.int32)}
 
     return examples.map(draw, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(
