@@ -1,6 +1,7 @@
 """Train one run: config → data → split → method → trainer."""
 
 import os
+import tempfile
 
 import numpy as np
 from absl import logging
@@ -95,10 +96,9 @@ def _init_indices(num_images, seed):
 def _prepare_dir(path):
     try:
         os.makedirs(path, exist_ok=True)
-        probe = os.path.join(path, ".write_test")
-        with open(probe, "w"):
+        # A unique probe name: several workers of one run check the same directory at once.
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write_test"):
             pass
-        os.remove(probe)
     except OSError as error:
         raise ConfigError(f"cannot write to output_dir {path!r}: {error}") from error
     return path

@@ -72,8 +72,10 @@ def _run_workers(run_dir, data_path, train_steps):
             outputs.append(worker.communicate(timeout=600)[0])
         finally:
             worker.kill()
-    for worker, output in zip(workers, outputs):
-        assert worker.returncode == 0, output[-3000:]
+    # A worker that fails often takes the other down with it: show every worker's last lines.
+    report = "\n".join(f"--- worker {index} exit {worker.returncode}:\n{output[-2500:]}"
+                        for index, (worker, output) in enumerate(zip(workers, outputs)))
+    assert all(worker.returncode == 0 for worker in workers), report
     return outputs
 
 
