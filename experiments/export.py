@@ -4,14 +4,10 @@ python experiments/export.py --output_dir=runs/mnist100 --export_dir=exported/mn
 """
 
 import json
-import os
 
-import numpy as np
 from absl import app, flags
 
-from ssl_gen import data as data_lib
-from ssl_gen import export, runs
-from ssl_gen.evaluation import classifier_metrics
+from ssl_gen import export
 
 flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
 flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
@@ -22,15 +18,7 @@ flags.mark_flags_as_required(["output_dir", "export_dir"])
 def main(argv):
     del argv
     values = flags.FLAGS
-    config, data, method, step = runs.restore(values.output_dir, values.data_path)
-    test_error = classifier_metrics.test_error(method.classify, data.x_test, data.y_test)
-    labeled_indices = np.load(os.path.join(values.output_dir, data_lib.SPLIT_FILE))
-    metadata = {"dataset": data.spec.name, "data_path": config.data_path,
-                "image_shape": list(data.spec.image_shape),
-                "num_classes": data.spec.num_classes, "num_labeled": config.num_labeled,
-                "method": config.method, "step": step, "test_error": test_error,
-                "labeled_indices": labeled_indices.tolist()}
-    export.export(method, data.spec, values.export_dir, metadata)
+    metadata = export.export_run(values.output_dir, values.export_dir, values.data_path)
     print(json.dumps({key: value for key, value in metadata.items() if key != "labeled_indices"}, indent=2))
 
 

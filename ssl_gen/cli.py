@@ -13,8 +13,9 @@ HELP = {
     "data_path": "An .npz in the keras.datasets layout (x_train, y_train, x_test, y_test); overrides --dataset.",
     "num_labeled": "Labeled training images in total, balanced per class.",
     "seed": "Seed of the labeled split, the initial weights, the noise and the data order.",
-    "method": "Semi-supervised method (see ssl_gen/methods).",
-    "preset": "Named configuration (ssl_gen/presets.py: mnist100, svhn1000, cifar4000); flags given "
+    "method": "Semi-supervised method: triple_gan, improved_gan, ssvae_m2 or pseudo_label "
+              "(ssl_gen/methods; docs/RESULTS.md compares them).",
+    "preset": "Named configuration (ssl_gen/presets.py: mnist100, m2_mnist100, svhn1000, cifar4000); flags given "
               "explicitly override its values.",
     "architecture": "Networks: mlp (the anchors' MNIST MLPs) or conv (their SVHN / CIFAR-10 conv nets).",
     "classifier_channels": "conv: channels of C's two stages (improved-gan: 96,192).",
@@ -34,6 +35,11 @@ HELP = {
     "generator_feature_matching_weight": "Weight of G's feature matching on C's last hidden layer.",
     "generator_classification_weight": "Weight of C's cross-entropy on G's samples in G's loss "
                                        "(after warm-up).",
+    "encoder_units": "ssvae_m2: hidden widths of the encoder q(z|x,y) (the decoder uses --generator_units).",
+    "m2_alpha": "ssvae_m2: weight of q(y|x)'s labeled cross-entropy is m2_alpha * num_labeled "
+                "(Kingma et al.'s alpha = 0.1 N, on batch means).",
+    "confidence_threshold": "pseudo_label: a pseudo-label is used only when C's probability reaches this.",
+    "consistency_weight": "pseudo_label: weight of the pseudo-label loss on strongly augmented images.",
     "warmup_steps": "The label-coupling terms (C and G through D, R_p, G through C) start at this step "
                     "and ramp to full weight over as many steps.",
     "train_steps": "Training steps (one C, one D and one G update each).",

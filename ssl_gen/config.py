@@ -42,6 +42,10 @@ class Config:
     generator_adversarial_weight: float = 0.1
     generator_feature_matching_weight: float = 1.0
     generator_classification_weight: float = 0.0
+    encoder_units: tuple = (500,)  # ssvae_m2's q(z|x,y)
+    m2_alpha: float = 0.1  # ssvae_m2: Kingma et al.'s α = 0.1·N
+    confidence_threshold: float = 0.95  # pseudo_label: FixMatch's τ
+    consistency_weight: float = 1.0  # pseudo_label: FixMatch's λ_u
     # Terms coupling the players through labels start after C has learned from the labels.
     warmup_steps: int = 10000
     # Optimisation
@@ -65,8 +69,8 @@ class Config:
     mixed_precision: bool = False
 
     def __post_init__(self):
-        for name in ("generator_units", "classifier_units", "discriminator_units", "classifier_channels",
-                     "discriminator_channels", "generator_channels"):
+        for name in ("generator_units", "classifier_units", "discriminator_units", "encoder_units",
+                     "classifier_channels", "discriminator_channels", "generator_channels"):
             setattr(self, name, tuple(int(units) for units in getattr(self, name)))
 
     def validate(self):
@@ -80,7 +84,7 @@ class Config:
                               f"train_steps={self.train_steps}, epochs={self.epochs}")
         if not self.learning_rate > 0:
             raise ConfigError(f"learning_rate must be positive; received {self.learning_rate}")
-        for name in ("adam_beta1", "ema_decay", "lr_decay_start"):
+        for name in ("adam_beta1", "ema_decay", "lr_decay_start", "confidence_threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must lie in [0, 1]; received {getattr(self, name)}")
         if self.jit_compile not in ("auto", "true", "false"):

@@ -6,9 +6,13 @@ At this boundary images are float32 in [0, 1] (what a user has), not the library
 import json
 import os
 
+import numpy as np
 import tensorflow as tf
 
+from ssl_gen import runs
+from ssl_gen.data import SPLIT_FILE
 from ssl_gen.data import images as image_conversion
+from ssl_gen.evaluation import classifier_metrics
 
 METADATA_FILE = "metadata.json"
 
@@ -56,6 +60,20 @@ def export(method, spec, export_dir, metadata):
     with open(os.path.join(export_dir, "assets", METADATA_FILE), "w") as file:
         json.dump(metadata, file, indent=2)
     return export_dir
+
+
+def export_run(run_dir, export_dir, data_path=None):
+    """Exports a run's latest checkpoint with the metadata evaluation needs; returns the metadata."""
+    config, data, method, step = runs.restore(run_dir, data_path)
+    labeled_indices = np.load(os.path.join(run_dir, SPLIT_FILE))
+    metadata = {"dataset": data.spec.name, "data_path": config.data_path,
+                "image_shape": list(data.spec.image_shape),
+                "num_classes": data.spec.num_classes, "num_labeled": config.num_labeled,
+                "method": config.method, "step": step,
+                "test_error": classifier_metrics.test_error(method.classify, data.x_test, data.y_test),
+                "labeled_indices": labeled_indices.tolist()}
+    export(method, data.spec, export_dir, metadata)
+    return metadata
 
 
 class SavedModelMethod:

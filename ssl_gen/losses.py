@@ -87,3 +87,73 @@ def generator_loss(pair_logits, fake_features, real_features, classifier_logits,
         components["adversarial"] = _mean(tf.nn.softplus(-tf.cast(pair_logits, tf.float32)))
         components["total"] += adversarial_weight * components["adversarial"]
     return components
+
+
+# --- M2 (Kingma et al., 2014): per-example terms of the variational bound, in nats -------------------
+
+def gaussian_kl_to_standard_normal(mean, log_variance):
+    """KL(N(mean, exp(log_variance)) ‖ N(0, I)) per example."""
+    return 0.5 * tf.reduce_sum(tf.square(mean) + tf.exp(log_variance) - 1.0 - log_variance, axis=1)
+
+
+def bernoulli_negative_log_likelihood(pixel_logits, images):
+    """−log p(x | ·) per example, with images in [-1, 1] read as Bernoulli means in [0, 1]."""
+    targets = (tf.cast(images, tf.float32) + 1.0) / 2.0
+    per_pixel = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=tf.cast(pixel_logits, tf.float32))
+    return tf.reduce_sum(tf.reshape(per_pixel, [tf.shape(per_pixel)[0], -1]), axis=1)
+
+
+def m2_loss(labeled_bound, unlabeled_bounds, unlabeled_logits, labeled_logits, labels,
+            classification_weight):
+    """M2's J^α as batch means: −L(x_l, y_l) + U(x_u) + α·CE(q(y|x_l), y_l).
+
+    `labeled_bound` [B_l] and `unlabeled_bounds` [B_u, K] are −L(x, y) (negative ELBOs, with −log p(y));
+    U(x) = Σ_y q(y|x)·(−L(x, y)) − H(q(y|x)).
+    """
+    probabilities = tf.nn.softmax(tf.cast(unlabeled_logits, tf.float32))
+    log_probabilities = tf.nn.log_softmax(tf.cast(unlabeled_logits, tf.float32))
+    entropy = -tf.reduce_sum(probabilities * log_probabilities, axis=1)
+    components = {
+        "labeled": _mean(labeled_bound),
+        "unlabeled": _mean(tf.reduce_sum(probabilities * unlabeled_bounds, axis=1) - entropy),
+        "classification": supervised_cross_entropy(labeled_logits, labels),
+    }
+    components["total"] = (components["labeled"] + components["unlabeled"]
+                           + classification_weight * components["classification"])
+    return components
+
+
+# --- pseudo_label: FixMatch for C, then a conditional GAN on C's labels ------------------------------
+
+def fixmatch_classifier_loss(labeled_logits, labels, weak_logits, strong_logits, threshold, consistency_weight):
+    """Labeled CE + λ_u·mean[1(max p_weak ≥ τ)·CE(strong, argmax p_weak)] (Sohn et al., 2020).
+
+    The pseudo-label comes from the weak view and carries no gradient. `confident_fraction` is logged
+    to show how much of the unlabeled batch is used.
+    """
+    probabilities = tf.stop_gradient(tf.nn.softmax(tf.cast(weak_logits, tf.float32)))
+    mask = tf.cast(tf.reduce_max(probabilities, axis=1) >= threshold, tf.float32)
+    pseudo_labels = tf.argmax(probabilities, axis=1, output_type=tf.int32)
+    per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=pseudo_labels,
+                                                                 logits=tf.cast(strong_logits, tf.float32))
+    components = {"supervised": supervised_cross_entropy(labeled_logits, labels),
+                  "pseudo_label": _mean(mask * per_example), "confident_fraction": _mean(mask)}
+    components["total"] = components["supervised"] + consistency_weight * components["pseudo_label"]
+    return components
+
+
+def weighted_pair_discriminator_loss(real_logits, real_weights, generated_logits):
+    """D: real pairs → 1, each weighted (labeled pairs 1, pseudo-labeled pairs by confidence); G's → 0."""
+    real_weights = tf.cast(real_weights, tf.float32)
+    real = (tf.reduce_sum(real_weights * tf.nn.softplus(-tf.cast(real_logits, tf.float32)))
+            / tf.maximum(tf.reduce_sum(real_weights), 1.0))
+    generated = _mean(tf.nn.softplus(tf.cast(generated_logits, tf.float32)))
+    return {"real": real, "generated": generated, "total": real + generated}
+
+
+def conditional_generator_loss(pair_logits, classifier_logits, labels, classification_weight):
+    """G: the non-saturating loss through D(x, y), plus C's cross-entropy on its samples (AC-GAN style)."""
+    components = {"adversarial": _mean(tf.nn.softplus(-tf.cast(pair_logits, tf.float32))),
+                  "classification": supervised_cross_entropy(classifier_logits, labels)}
+    components["total"] = components["adversarial"] + classification_weight * components["classification"]
+    return components

@@ -118,3 +118,63 @@ class Generator(keras.Model):
             hidden = tf.concat([hidden, condition], axis=1)
         images = tf.tanh(self.output_dense(hidden))
         return tf.reshape(images, (-1,) + self.image_shape)
+
+
+def _softplus_mlp(hidden_units, seed, offset):
+    return [keras.layers.Dense(units, activation="softplus",
+                               kernel_initializer=keras.initializers.GlorotUniform(
+                                   seed=None if seed is None else seed + offset + i))
+            for i, units in enumerate(hidden_units)]
+
+
+class GaussianEncoder(keras.Model):
+    """q(z | x, y) of M2 (Kingma et al., 2014): softplus MLP on [x, one-hot y] → (mean, log-variance)."""
+
+    def __init__(self, num_classes, hidden_units=(500,), latent_dim=50, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.hidden = _softplus_mlp(hidden_units, seed, 0)
+        self.moments = keras.layers.Dense(2 * latent_dim, kernel_initializer=keras.initializers.GlorotUniform(
+            seed=None if seed is None else seed + 100))
+
+    def call(self, images, labels):
+        hidden = tf.concat([tf.reshape(images, [tf.shape(images)[0], -1]),
+                            _one_hot(labels, self.num_classes, images.dtype)], axis=1)
+        for layer in self.hidden:
+            hidden = layer(hidden)
+        mean, log_variance = tf.split(self.moments(hidden), 2, axis=1)
+        return mean, log_variance
+
+
+class BernoulliDecoder(keras.Model):
+    """p(x | y, z) of M2: softplus MLP on [z, one-hot y] → per-pixel Bernoulli logits (pixels in [0, 1])."""
+
+    def __init__(self, image_shape, num_classes, hidden_units=(500,), seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(image_shape)
+        self.num_classes = num_classes
+        self.hidden = _softplus_mlp(hidden_units, seed, 0)
+        self.pixels = keras.layers.Dense(math.prod(self.image_shape), kernel_initializer=keras.initializers.GlorotUniform(
+            seed=None if seed is None else seed + 100))
+
+    def call(self, latents, labels):
+        hidden = tf.concat([latents, _one_hot(labels, self.num_classes, latents.dtype)], axis=1)
+        for layer in self.hidden:
+            hidden = layer(hidden)
+        return tf.reshape(self.pixels(hidden), (-1,) + self.image_shape)
+
+
+class PlainClassifier(keras.Model):
+    """q(y | x) of M2: a softplus MLP → K logits (no noise, no weight norm, as in the paper)."""
+
+    def __init__(self, num_classes, hidden_units=(500,), seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = _softplus_mlp(hidden_units, seed, 0)
+        self.logits = keras.layers.Dense(num_classes, kernel_initializer=keras.initializers.GlorotUniform(
+            seed=None if seed is None else seed + 100))
+
+    def call(self, images, training=False):
+        hidden = tf.reshape(images, [tf.shape(images)[0], -1])
+        for layer in self.hidden:
+            hidden = layer(hidden)
+        return self.logits(hidden)

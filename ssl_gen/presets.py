@@ -1,6 +1,7 @@
 """Named configurations for the anchors' benchmark settings. Values not listed keep Config's defaults.
 
 - mnist100: the defaults (MLPs; see docs/RESULTS.md).
+- m2_mnist100: `--method=ssvae_m2` with the M2 paper's MNIST networks and optimiser.
 - svhn1000 / cifar4000: the anchors' conv nets and their CIFAR-10 optimisation (improved-gan
   `train_cifar_feature_matching.py`: Adam 3e-4, β1 0.5, input noise 0.2 on [-1, 1] images, 1,200 epochs,
   the last third with linear decay). SVHN reuses it with 400 epochs (our choice, not an anchor's).
@@ -17,6 +18,10 @@ PRESETS = {
     "mnist100": dict(dataset="mnist", num_labeled=100),
     "svhn1000": dict(_CONV, dataset="svhn_cropped", num_labeled=1000, epochs=400.0),
     "cifar4000": dict(_CONV, dataset="cifar10", num_labeled=4000, epochs=1200.0),
+    # dpkingma/nips14-ssl's MNIST M2: one 500-unit softplus layer per network, z of 50, Adam 3e-4.
+    "m2_mnist100": dict(dataset="mnist", num_labeled=100, method="ssvae_m2", latent_dim=50,
+                        classifier_units=(500,), encoder_units=(500,), generator_units=(500,),
+                        learning_rate=3e-4, adam_beta1=0.9, adam_epsilon=1e-8, lr_decay_start=1.0),
 }
 
 

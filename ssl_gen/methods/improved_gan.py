@@ -1,0 +1,141 @@
+"""Improved-GAN (Salimans et al., 2016), feature-matching variant, learned from openai/improved-gan
+(`train_mnist_feature_matching.py`).
+
+The classifier C is the discriminator: its K logits l(x) give P(y|x), and D(x) = σ(logsumexp l(x)) tells
+unlabeled images from G's. G learns by feature matching on C's last hidden layer. The anchors' G is
+unconditional; here G(z, y) takes a label, and `--generator_classification_weight` (ramped in after
+`--warmup_steps`) adds C's cross-entropy on G's samples so that G follows its label. With that weight at 0
+G ignores y and `generate` samples must be labelled by `classify`.
+The classifier used for evaluation and export is an exponential moving average of C.
+
+`TripleGan` extends this class with a discriminator on image–label pairs.
+"""
+
+import tensorflow as tf
+
+from ssl_gen import architectures, distribute, losses, optim
+from ssl_gen.methods.base import Method, apply_gradients, named_losses
+
+
+class ImprovedGan(Method):
+    # The second unlabeled view is G's feature-matching target, as improved-gan's `trainx_unl2`.
+    unlabeled_views = 2
+
+    def __init__(self, config, spec, total_steps):
+        super().__init__(config, spec, total_steps)
+        seed = config.seed
+        self.classifier = architectures.classifier(config, spec, seed=seed * 7919 + 1)
+        self.classifier_average = architectures.classifier(config, spec)
+        self.generator = architectures.generator(config, spec, seed=seed * 7919 + 3)
+        self.classifier_optimizer = optim.adam(config, total_steps)
+        self.generator_optimizer = optim.adam(config, total_steps)
+        self.average = optim.WeightAverage(self.classifier, self.classifier_average, config.ema_decay)
+        self.noise = tf.random.Generator.from_seed(seed)
+
+    @property
+    def latent_dim(self):
+        return self.config.latent_dim
+
+    # --- construction -------------------------------------------------------------------------------
+    def build(self):
+        images = tf.zeros((2,) + tuple(self.spec.image_shape))
+        labels = tf.zeros((2,), tf.int32)
+        self.classifier(images)
+        self.classifier_average(images)
+        self.generator(self.sample_latents(2, 0), labels)
+        for network, optimizer in self._updates():
+            optimizer.build(network.trainable_variables)
+
+    def initialize(self, unlabeled_images):
+        """improved-gan's data-dependent weight-norm init of C (noise on), then copy C to its average."""
+        self.classifier.logits_and_features(unlabeled_images, training=True, initialize=True)
+        self.average.reset()
+
+    def _updates(self):
+        return ((self.classifier, self.classifier_optimizer), (self.generator, self.generator_optimizer))
+
+    def checkpoint_items(self):
+        return {"classifier": self.classifier, "classifier_average": self.classifier_average,
+                "generator": self.generator, "classifier_optimizer": self.classifier_optimizer,
+                "generator_optimizer": self.generator_optimizer, "noise": self.noise}
+
+    # --- inference ----------------------------------------------------------------------------------
+    def classify(self, images):
+        return tf.cast(self.classifier_average(images, training=False), tf.float32)
+
+    def classify_without_average(self, images):
+        """C's current weights; logged beside the average to show what averaging buys."""
+        return tf.cast(self.classifier(images, training=False), tf.float32)
+
+    def generate(self, labels, latents):
+        return tf.cast(self.generator(latents, labels, training=False), tf.float32)
+
+    def sample_latents(self, count, seed):
+        # The anchors' prior: z ~ U(0, 1)^d.
+        return tf.random.stateless_uniform([count, self.config.latent_dim], seed=[seed, 0])
+
+    # --- training -----------------------------------------------------------------------------------
+    def train_step(self, labeled, unlabeled):
+        ramp = optim.linear_ramp(self.classifier_optimizer.iterations, self.config.warmup_steps,
+                                 self.config.warmup_steps)
+        # G's inputs come with the batch (data.generator_inputs): class-balanced labels, and the same
+        # draws however the global batch is split over replicas.
+        latents, generated_labels = unlabeled["latent"], unlabeled["generated_label"]
+        # G's forward pass is cheap next to C's: it is run again under G's own tape below
+        # (GradientTape.stop_recording pauses every tape, so the updates cannot nest).
+        generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
+        classifier_losses, unlabeled_logits, reference = self._classifier_update(
+            labeled, unlabeled, generated, generated_labels, ramp)
+        between = self._between_updates(labeled, unlabeled, unlabeled_logits, reference, generated,
+                                        generated_labels)
+        generator_losses = self._generator_update(latents, generated_labels, reference, ramp)
+        self.average.update(self.generator_optimizer.iterations)
+        return {**named_losses("classifier", classifier_losses), **between,
+                **named_losses("generator", generator_losses)}
+
+    def _between_updates(self, labeled, unlabeled, unlabeled_logits, reference, generated,
+                         generated_labels):
+        """Extra updates after C's and before G's (Triple-GAN's D); returns named losses."""
+        return {}
+
+    def _classifier_pair_logits(self, unlabeled_images, unlabeled_logits):
+        """D's logits on C's pairs when C learns through a pair discriminator; None here."""
+        return None
+
+    def _generator_pair_logits(self, generated, generated_labels):
+        """D's logits on G's pairs when G learns through a pair discriminator; None here."""
+        return None
+
+    def _classifier_update(self, labeled, unlabeled, generated, generated_labels, ramp):
+        config = self.config
+        reference_logits, reference_features = self.classifier.logits_and_features(
+            unlabeled["image2"], training=True)
+        reference = {"labels": tf.argmax(reference_logits, axis=1, output_type=tf.int32),
+                     "features": tf.stop_gradient(reference_features)}
+        sizes = [tf.shape(labeled["image"])[0], tf.shape(unlabeled["image"])[0], tf.shape(generated)[0]]
+        with tf.GradientTape() as tape:
+            # One forward pass over the three batches: fewer, larger matmuls are faster on a CPU.
+            logits = self.classifier(tf.concat([labeled["image"], unlabeled["image"], generated], 0),
+                                     training=True)
+            labeled_logits, unlabeled_logits, generated_logits = tf.split(logits, sizes)
+            with tape.stop_recording():
+                pair_logits = self._classifier_pair_logits(unlabeled["image"], unlabeled_logits)
+            classifier_losses = losses.classifier_loss(
+                labeled_logits, labeled["label"], unlabeled_logits, generated_logits, generated_labels,
+                pair_logits, config.unsupervised_weight, ramp * config.classifier_adversarial_weight,
+                ramp * config.classifier_generated_weight)
+        apply_gradients(tape, classifier_losses["total"], self.classifier, self.classifier_optimizer)
+        return classifier_losses, tf.stop_gradient(unlabeled_logits), reference
+
+    def _generator_update(self, latents, generated_labels, reference, ramp):
+        config = self.config
+        with tf.GradientTape() as tape:
+            generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
+            pair_logits = self._generator_pair_logits(generated, generated_labels)
+            logits, features = self.classifier.logits_and_features(generated, training=True)
+            generator_losses = losses.generator_loss(
+                pair_logits, features, reference["features"], logits, generated_labels,
+                ramp * config.generator_adversarial_weight, config.generator_feature_matching_weight,
+                ramp * config.generator_classification_weight, batch_mean=distribute.global_batch_mean)
+        apply_gradients(tape, generator_losses["total"], self.generator, self.generator_optimizer)
+        return generator_losses

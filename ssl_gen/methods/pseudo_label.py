@@ -1,0 +1,72 @@
+"""Classifier first, generator from its labels: FixMatch (Sohn et al., 2020; google-research/fixmatch)
+for C, and a conditional GAN trained on every unlabeled image with C's confident pseudo-labels, the idea
+of DPT / S3GAN (Lučić et al., 2019).
+
+Both run in every step, so the generator's labels improve as C does (the "iterate" of those papers,
+done continuously). D(x, y) sees real labeled pairs and pseudo-labeled pairs (x_u, argmax C̄(x_u)) whose
+weight is 1 when the averaged classifier C̄ reaches `confidence_threshold`, and G's pairs as fakes.
+The networks and their bookkeeping (weight-norm init, averaging, checkpoint, classify / generate) are
+Triple-GAN's; only the objectives differ.
+"""
+
+import tensorflow as tf
+
+from ssl_gen import augment, losses
+from ssl_gen.methods.base import apply_gradients, named_losses
+from ssl_gen.methods.triple_gan import TripleGan
+
+
+class PseudoLabel(TripleGan):
+    unlabeled_views = 1  # Weak and strong views are made in the step from the same images.
+
+    def train_step(self, labeled, unlabeled):
+        step = tf.cast(self.classifier_optimizer.iterations, tf.int32)
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        seeds = [tf.stack([step, replica * 3 + view]) for view in range(3)]
+        latents, generated_labels = unlabeled["latent"], unlabeled["generated_label"]
+        classifier_losses = self._classifier_update(labeled, unlabeled, seeds)
+        discriminator_losses = self._pair_discriminator_update(labeled, unlabeled, latents, generated_labels)
+        generator_losses = self._conditional_generator_update(latents, generated_labels)
+        self.average.update(self.generator_optimizer.iterations)
+        return {**named_losses("classifier", classifier_losses),
+                **named_losses("discriminator", discriminator_losses),
+                **named_losses("generator", generator_losses)}
+
+    def _classifier_update(self, labeled, unlabeled, seeds):
+        images = tf.concat([augment.weak(labeled["image"], seeds[0]), augment.weak(unlabeled["image"], seeds[1]),
+                            augment.strong(unlabeled["image"], seeds[2])], 0)
+        num_labeled, num_unlabeled = tf.shape(labeled["image"])[0], tf.shape(unlabeled["image"])[0]
+        with tf.GradientTape() as tape:
+            labeled_logits, weak_logits, strong_logits = tf.split(
+                self.classifier(images, training=True), [num_labeled, num_unlabeled, num_unlabeled])
+            parts = losses.fixmatch_classifier_loss(labeled_logits, labeled["label"], weak_logits, strong_logits,
+                                                    self.config.confidence_threshold,
+                                                    self.config.consistency_weight)
+        apply_gradients(tape, parts["total"], self.classifier, self.classifier_optimizer)
+        return parts
+
+    def _pair_discriminator_update(self, labeled, unlabeled, latents, generated_labels):
+        probabilities = tf.nn.softmax(self.classify(unlabeled["image"]))
+        confident = tf.cast(tf.reduce_max(probabilities, axis=1) >= self.config.confidence_threshold, tf.float32)
+        pseudo_labels = tf.argmax(probabilities, axis=1, output_type=tf.int32)
+        generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
+        images = tf.concat([labeled["image"], unlabeled["image"], generated], 0)
+        labels = tf.concat([labeled["label"], pseudo_labels, generated_labels], 0)
+        num_real = tf.shape(labeled["image"])[0] + tf.shape(unlabeled["image"])[0]
+        weights = tf.concat([tf.ones_like(labeled["label"], tf.float32), confident], 0)
+        with tf.GradientTape() as tape:
+            real, fake = tf.split(self.discriminator(images, labels, training=True),
+                                  [num_real, tf.shape(generated)[0]])
+            parts = losses.weighted_pair_discriminator_loss(real, weights, fake)
+        apply_gradients(tape, parts["total"], self.discriminator, self.discriminator_optimizer)
+        return parts
+
+    def _conditional_generator_update(self, latents, generated_labels):
+        with tf.GradientTape() as tape:
+            generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
+            parts = losses.conditional_generator_loss(
+                self.discriminator(generated, generated_labels, training=True),
+                self.classifier(generated, training=False), generated_labels,
+                self.config.generator_classification_weight)
+        apply_gradients(tape, parts["total"], self.generator, self.generator_optimizer)
+        return parts
