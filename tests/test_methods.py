@@ -103,3 +103,24 @@ def test_without_discriminator_terms_the_step_skips_d_and_is_improved_gan(small_
     assert "loss/generator/adversarial" not in step_losses
     assert all(np.array_equal(old, new.numpy()) for old, new in zip(before, method.discriminator.trainable_weights))
     assert int(method.discriminator_optimizer.iterations) == 0
+
+
+def test_improved_gan_is_triple_gan_without_its_discriminator(small_mnist, tmp_path):
+    """Same seeds, same batches: the two methods take identical steps when every D term is off."""
+    results = []
+    for name in ("improved_gan", "triple_gan"):
+        method = _new_method(name, small_mnist, tmp_path, generator_adversarial_weight=0.0,
+                             classifier_adversarial_weight=0.0, warmup_steps=0,
+                             generator_classification_weight=0.1)
+        labeled, unlabeled = _batches(small_mnist, method)
+        method.initialize(unlabeled["image"])
+        step_fn = tf.function(method.train_step)
+        for _ in range(2):
+            step_losses = step_fn(labeled, unlabeled)
+        results.append(({key: float(value) for key, value in step_losses.items()},
+                        method.classify(unlabeled["image"]).numpy(),
+                        method.generate(tf.constant([0, 5]), method.sample_latents(2, seed=1)).numpy()))
+    (ig_losses, ig_logits, ig_images), (tg_losses, tg_logits, tg_images) = results
+    assert ig_losses == tg_losses
+    np.testing.assert_array_equal(ig_logits, tg_logits)
+    np.testing.assert_array_equal(ig_images, tg_images)
