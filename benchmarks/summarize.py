@@ -14,6 +14,8 @@ from ssl_gen.evaluation import plots
 from ssl_gen.metrics_log import METRICS_FILE
 
 flags.DEFINE_string("plot", None, "Write the test-error-versus-time curve of all runs to this PNG.")
+flags.DEFINE_enum("table", "runs", ["runs", "methods"],
+                  "runs: time to accuracy; methods: classifier and generator metrics side by side.")
 
 
 def summarize(run_dir):
@@ -27,7 +29,8 @@ def summarize(run_dir):
     for threshold in (0.015, 0.01):
         hit = next((row for row in rows if float(row["eval/test_error"]) <= threshold), None)
         first_below[threshold] = f"{float(hit['wall_time']) / 60:.0f} min" if hit else "—"
-    return {"run": os.path.basename(os.path.normpath(run_dir)), "seed": config.seed,
+    return {"run": os.path.basename(os.path.normpath(run_dir)), "seed": config.seed, "method": config.method,
+            "kid": report.get("kid"), "kid_std": report.get("kid_std"),
             "labels": config.num_labeled, "steps": int(last["step"]),
             "minutes": minutes, "steps_per_second": int(last["step"]) / (60.0 * minutes),
             "test_error": report.get("test_error", float(last["eval/test_error"])),
@@ -35,17 +38,38 @@ def summarize(run_dir):
             "below_1.5%": first_below[0.015], "below_1.0%": first_below[0.01]}
 
 
-def main(argv):
-    run_dirs = argv[1:]
-    summaries = [summarize(run_dir) for run_dir in run_dirs]
+def _print_runs(summaries):
     print("| run | labels | seed | steps | wall time | steps/s | test error | ≤1.5 % at | ≤1.0 % at |")
     print("|---|---|---|---|---|---|---|---|---|")
     for s in summaries:
         print(f"| {s['run']} | {s['labels']} | {s['seed']} | {s['steps']} | {s['minutes']:.0f} min | "
               f"{s['steps_per_second']:.1f} | {100 * s['test_error']:.2f} % | {s['below_1.5%']} | "
               f"{s['below_1.0%']} |")
-    errors = [100 * s["test_error"] for s in summaries]
-    print(f"\nmean ± std test error over {len(errors)} run(s): {np.mean(errors):.2f} ± {np.std(errors):.2f} %")
+
+
+def _number(value, scale=1.0, digits=1, suffix=""):
+    return "—" if value is None else f"{scale * value:.{digits}f}{suffix}"
+
+
+def _print_methods(summaries):
+    print("| method | run | seed | steps | wall time | steps/s | test error | conditional accuracy | FID | KID |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for s in summaries:
+        kid = "—" if s["kid"] is None else f"{s['kid']:.1f} ± {s['kid_std']:.1f}"
+        print(f"| `{s['method']}` | {s['run']} | {s['seed']} | {s['steps']} | {s['minutes']:.0f} min | "
+              f"{s['steps_per_second']:.1f} | {100 * s['test_error']:.2f} % | "
+              f"{_number(s['conditional_accuracy'], 100, 1, ' %')} | {_number(s['fid'])} | {kid} |")
+
+
+def main(argv):
+    run_dirs = argv[1:]
+    summaries = [summarize(run_dir) for run_dir in run_dirs]
+    if flags.FLAGS.table == "methods":
+        _print_methods(summaries)
+    else:
+        _print_runs(summaries)
+        errors = [100 * s["test_error"] for s in summaries]
+        print(f"\nmean ± std test error over {len(errors)} run(s): {np.mean(errors):.2f} ± {np.std(errors):.2f} %")
     if flags.FLAGS.plot:
         plots.plot_test_error([os.path.join(d, METRICS_FILE) for d in run_dirs], flags.FLAGS.plot,
                               labels=[s["run"] for s in summaries])
