@@ -96,3 +96,54 @@ def test_generator_loss_without_discriminator_omits_the_adversarial_term():
                                    np.array([1]), 5.0, 1.0, 0.0)
     assert "adversarial" not in result
     assert float(result["total"]) == pytest.approx(1.0)
+
+
+# --- M2 ----------------------------------------------------------------------------------------------
+
+def test_gaussian_kl_matches_the_closed_form_and_is_zero_at_the_prior():
+    mean = np.array([[0.0, 0.0], [1.0, -2.0]], np.float32)
+    log_variance = np.array([[0.0, 0.0], [np.log(4.0), 0.0]], np.float32)
+    expected = [0.0, 0.5 * ((1 + 4 - 1 - np.log(4.0)) + (4 + 1 - 1 - 0))]
+    np.testing.assert_allclose(losses.gaussian_kl_to_standard_normal(mean, log_variance).numpy(), expected,
+                               rtol=1e-6)
+
+
+def test_bernoulli_likelihood_reads_images_in_minus_one_one_as_pixel_means():
+    images = np.array([[[-1.0], [1.0], [0.0]]], np.float32)[None]  # pixels 0, 1, 0.5
+    logits = np.zeros_like(images)  # p = 0.5 everywhere
+    assert float(losses.bernoulli_negative_log_likelihood(logits, images)[0]) == pytest.approx(3 * np.log(2.0))
+
+
+def test_m2_unlabeled_term_marginalises_the_bound_under_q_and_subtracts_its_entropy():
+    bounds = np.array([[10.0, 20.0], [5.0, 5.0]], np.float32)  # −L(x, y) for y = 0, 1
+    logits = np.array([[np.log(3.0), 0.0], [0.0, 0.0]], np.float32)  # q = [.75, .25] and [.5, .5]
+    q = np.array([[0.75, 0.25], [0.5, 0.5]])
+    entropy = -(q * np.log(q)).sum(axis=1)
+    expected_unlabeled = np.mean((q * bounds).sum(axis=1) - entropy)
+    parts = losses.m2_loss(np.array([7.0, 9.0], np.float32), bounds, logits, logits, np.array([0, 1]),
+                           classification_weight=2.0)
+    assert float(parts["unlabeled"]) == pytest.approx(expected_unlabeled, rel=1e-6)
+    assert float(parts["labeled"]) == pytest.approx(8.0)
+    cross_entropy = np.mean([-np.log(0.75), -np.log(0.5)])
+    assert float(parts["classification"]) == pytest.approx(cross_entropy, rel=1e-6)
+    assert float(parts["total"]) == pytest.approx(8.0 + expected_unlabeled + 2.0 * cross_entropy, rel=1e-6)
+
+
+# --- pseudo_label ------------------------------------------------------------------------------------
+
+def test_fixmatch_uses_only_confident_weak_predictions_as_labels_for_the_strong_view():
+    weak = np.array([[5.0, 0.0], [0.1, 0.0]], np.float32)  # confident (p ≈ .993) and not (p ≈ .52)
+    strong = np.array([[0.0, 0.0], [3.0, -3.0]], np.float32)
+    parts = losses.fixmatch_classifier_loss(weak[:1], np.array([0]), weak, strong, threshold=0.95,
+                                            consistency_weight=3.0)
+    # Only the first image counts, with label 0 and CE log 2; the batch mean divides by both images.
+    assert float(parts["confident_fraction"]) == 0.5
+    assert float(parts["pseudo_label"]) == pytest.approx(np.log(2.0) / 2, rel=1e-6)
+    assert float(parts["total"]) == pytest.approx(float(parts["supervised"]) + 3.0 * np.log(2.0) / 2, rel=1e-6)
+
+
+def test_weighted_pair_discriminator_ignores_pairs_of_weight_zero():
+    real = np.array([2.0, -50.0], np.float32)
+    parts = losses.weighted_pair_discriminator_loss(real, np.array([1.0, 0.0]), np.array([0.0], np.float32))
+    assert float(parts["real"]) == pytest.approx(_softplus(-2.0), rel=1e-6)
+    assert float(parts["generated"]) == pytest.approx(np.log(2.0), rel=1e-6)
