@@ -42,6 +42,7 @@ class Config:
     generator_adversarial_weight: float = 0.1
     generator_feature_matching_weight: float = 1.0
     generator_classification_weight: float = 0.0
+    augment_shift: int = 0  # improved_gan / triple_gan: random shift of C's training images, in pixels
     encoder_units: tuple = (500,)  # ssvae_m2's q(z|x,y)
     m2_alpha: float = 0.1  # ssvae_m2: Kingma et al.'s α = 0.1·N
     confidence_threshold: float = 0.95  # pseudo_label: FixMatch's τ
@@ -79,6 +80,8 @@ class Config:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive; received {getattr(self, name)}")
+        if self.augment_shift < 0:
+            raise ConfigError(f"augment_shift must be >= 0 pixels; received {self.augment_shift}")
         if self.train_steps <= 0 and self.epochs <= 0:
             raise ConfigError(f"train_steps must be positive (or epochs > 0); received "
                               f"train_steps={self.train_steps}, epochs={self.epochs}")

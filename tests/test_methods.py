@@ -30,9 +30,9 @@ def small_mnist(mnist_small_path):
     return data.load_npz(mnist_small_path)
 
 
-# Every coupling term switched on from step 0, so the step's full gradient path is exercised.
+# Every coupling term and option switched on from step 0, so the step's full path is exercised.
 COUPLED = dict(warmup_steps=0, classifier_adversarial_weight=0.1, classifier_generated_weight=0.1,
-               generator_classification_weight=0.1)
+               generator_classification_weight=0.1, augment_shift=2)
 
 
 @pytest.mark.parametrize("overrides", [{}, COUPLED], ids=["defaults", "coupled"])

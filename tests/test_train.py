@@ -80,6 +80,8 @@ def test_nan_loss_stops_with_step_and_component_and_keeps_last_checkpoint(tmp_pa
     ("learning_rate", 0.0, "learning_rate must be positive"),
     ("ema_decay", 1.5, "ema_decay must lie in [0, 1]; received 1.5"),
     ("method", "no_such_method", "unknown method 'no_such_method'"),
+    ("augment_shift", -1, "augment_shift must be >= 0 pixels; received -1"),
+    ("confidence_threshold", 1.2, "confidence_threshold must lie in [0, 1]; received 1.2"),
 ])
 def test_bad_config_values_are_refused(tmp_path, mnist_small_path, field, value, fragment):
     with pytest.raises(ConfigError) as error:

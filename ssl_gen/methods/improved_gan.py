@@ -13,7 +13,7 @@ The classifier used for evaluation and export is an exponential moving average o
 
 import tensorflow as tf
 
-from ssl_gen import architectures, distribute, losses, optim
+from ssl_gen import architectures, augment, distribute, losses, optim
 from ssl_gen.methods.base import Method, apply_gradients, named_losses
 
 
@@ -113,10 +113,10 @@ class ImprovedGan(Method):
         reference = {"labels": tf.argmax(reference_logits, axis=1, output_type=tf.int32),
                      "features": tf.stop_gradient(reference_features)}
         sizes = [tf.shape(labeled["image"])[0], tf.shape(unlabeled["image"])[0], tf.shape(generated)[0]]
+        images = self._augment(tf.concat([labeled["image"], unlabeled["image"], generated], 0))
         with tf.GradientTape() as tape:
             # One forward pass over the three batches: fewer, larger matmuls are faster on a CPU.
-            logits = self.classifier(tf.concat([labeled["image"], unlabeled["image"], generated], 0),
-                                     training=True)
+            logits = self.classifier(images, training=True)
             labeled_logits, unlabeled_logits, generated_logits = tf.split(logits, sizes)
             with tape.stop_recording():
                 pair_logits = self._classifier_pair_logits(unlabeled["image"], unlabeled_logits)
@@ -126,6 +126,13 @@ class ImprovedGan(Method):
                 ramp * config.classifier_generated_weight)
         apply_gradients(tape, classifier_losses["total"], self.classifier, self.classifier_optimizer)
         return classifier_losses, tf.stop_gradient(unlabeled_logits), reference
+
+    def _augment(self, images):
+        if not self.config.augment_shift:
+            return images
+        step = tf.cast(self.classifier_optimizer.iterations, tf.int32)
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return augment.random_shift(images, self.config.augment_shift, tf.stack([step, replica]))
 
     def _generator_update(self, latents, generated_labels, reference, ramp):
         config = self.config
