@@ -98,6 +98,11 @@ class ConvDiscriminator(keras.Model):
     def call(self, images, labels, training=False, initialize=False):
         return self.body(images, labels, training=training, initialize=initialize)[0][:, 0]
 
+    def logits_and_features(self, images, labels, training=False):
+        """The logit and the last hidden layer, which a generator can match (feature matching)."""
+        outputs, features = self.body(images, labels, training=training)
+        return outputs[:, 0], features
+
 
 class ConvGenerator(keras.Model):
     """G(z, y): [z, y] → dense (H/2^n)×(W/2^n)×c0 → BN → ReLU → n × (label maps, 5×5 stride-2 transposed

@@ -150,10 +150,3 @@ def weighted_pair_discriminator_loss(real_logits, real_weights, generated_logits
     generated = _mean(tf.nn.softplus(tf.cast(generated_logits, tf.float32)))
     return {"real": real, "generated": generated, "total": real + generated}
 
-
-def conditional_generator_loss(pair_logits, classifier_logits, labels, classification_weight):
-    """G: the non-saturating loss through D(x, y), plus C's cross-entropy on its samples (AC-GAN style)."""
-    components = {"adversarial": _mean(tf.nn.softplus(-tf.cast(pair_logits, tf.float32))),
-                  "classification": supervised_cross_entropy(classifier_logits, labels)}
-    components["total"] = components["adversarial"] + classification_weight * components["classification"]
-    return components

@@ -87,6 +87,11 @@ class Discriminator(keras.Model):
     def call(self, images, labels, training=False, initialize=False):
         return self.body(images, labels, training=training, initialize=initialize)[0][:, 0]
 
+    def logits_and_features(self, images, labels, training=False):
+        """The logit and the last hidden layer, which a generator can match (feature matching)."""
+        outputs, features = self.body(images, labels, training=training)
+        return outputs[:, 0], features
+
 
 class Generator(keras.Model):
     """G(z, y): images in [-1, 1]. [z, y] → (Dense → BN → softplus → concat y)* → WN Dense → tanh.
