@@ -47,6 +47,7 @@ class Config:
     m2_alpha: float = 0.1  # ssvae_m2: Kingma et al.'s α = 0.1·N
     confidence_threshold: float = 0.95  # pseudo_label: FixMatch's τ
     consistency_weight: float = 1.0  # pseudo_label: FixMatch's λ_u
+    gan_learning_rate: float = 2e-4  # pseudo_label: G's and D's Adam rate (DCGAN's)
     # Terms coupling the players through labels start after C has learned from the labels.
     warmup_steps: int = 10000
     # Optimisation
@@ -85,8 +86,9 @@ class Config:
         if self.train_steps <= 0 and self.epochs <= 0:
             raise ConfigError(f"train_steps must be positive (or epochs > 0); received "
                               f"train_steps={self.train_steps}, epochs={self.epochs}")
-        if not self.learning_rate > 0:
-            raise ConfigError(f"learning_rate must be positive; received {self.learning_rate}")
+        for name in ("learning_rate", "gan_learning_rate"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be positive; received {getattr(self, name)}")
         for name in ("adam_beta1", "ema_decay", "lr_decay_start", "confidence_threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must lie in [0, 1]; received {getattr(self, name)}")

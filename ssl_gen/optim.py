@@ -24,8 +24,10 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "decay_start": self.decay_start}
 
 
-def adam(config, total_steps):
-    schedule = ConstantThenLinearDecay(config.learning_rate, total_steps, config.lr_decay_start)
+def adam(config, total_steps, learning_rate=None):
+    """Adam on the run's schedule; `learning_rate` overrides --learning_rate for one network."""
+    initial = config.learning_rate if learning_rate is None else learning_rate
+    schedule = ConstantThenLinearDecay(initial, total_steps, config.lr_decay_start)
     return keras.optimizers.Adam(schedule, beta_1=config.adam_beta1, epsilon=config.adam_epsilon)
 
 
