@@ -35,9 +35,8 @@ HELP = {
     "generator_feature_matching_weight": "Weight of G's feature matching on C's last hidden layer.",
     "generator_classification_weight": "Weight of C's cross-entropy on G's samples in G's loss "
                                        "(after warm-up).",
-    "augment_shift": "improved_gan / triple_gan: C's labeled, unlabeled and generated training images are "
-                     "each shifted by up to this many pixels (0: off). All three alike, so a shift never "
-                     "tells real from generated.",
+    "augment_shift": "improved_gan / triple_gan: C's labeled images are each shifted by up to this many "
+                     "pixels (0: off). Unlabeled and generated images are not: see improved_gan.py.",
     "encoder_units": "ssvae_m2: hidden widths of the encoder q(z|x,y) (the decoder uses --generator_units).",
     "m2_alpha": "ssvae_m2: weight of q(y|x)'s labeled cross-entropy is m2_alpha * num_labeled "
                 "(Kingma et al.'s alpha = 0.1 N, on batch means).",

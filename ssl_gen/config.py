@@ -42,7 +42,7 @@ class Config:
     generator_adversarial_weight: float = 0.1
     generator_feature_matching_weight: float = 1.0
     generator_classification_weight: float = 0.0
-    augment_shift: int = 0  # improved_gan / triple_gan: random shift of C's training images, in pixels
+    augment_shift: int = 0  # improved_gan / triple_gan: random shift of C's labeled images, in pixels
     encoder_units: tuple = (500,)  # ssvae_m2's q(z|x,y)
     m2_alpha: float = 0.1  # ssvae_m2: Kingma et al.'s α = 0.1·N
     confidence_threshold: float = 0.95  # pseudo_label: FixMatch's τ
