@@ -114,8 +114,8 @@ class ImprovedGan(Method):
                      "features": tf.stop_gradient(reference_features)}
         sizes = [tf.shape(labeled["image"])[0], tf.shape(unlabeled["image"])[0], tf.shape(generated)[0]]
         # Only the labeled images are shifted: shifting all three batches alike (a DiffAugment-style
-        # choice) let C tell G's images apart (its real/fake loss fell to 0.02 and G's feature-matching
-        # loss rose from 0.6 to 37 by step 3,600 of MNIST-100), the collapse warm-up guards against.
+        # choice) let C tell G's images apart: on MNIST-100 its real/fake loss was 0.0012 at step 2,000
+        # (0.27 unshifted) and G's feature-matching loss 19.4, then 54.2 at 4,000 (0.94, 0.75 unshifted).
         images = tf.concat([self._augment(labeled["image"]), unlabeled["image"], generated], 0)
         with tf.GradientTape() as tape:
             # One forward pass over the three batches: fewer, larger matmuls are faster on a CPU.
