@@ -36,7 +36,9 @@ HELP = {
     "generator_classification_weight": "Weight of C's cross-entropy on G's samples in G's loss "
                                        "(after warm-up).",
     "augment_shift": "improved_gan / triple_gan: C's labeled images are each shifted by up to this many "
-                     "pixels (0: off). Unlabeled and generated images are not: see improved_gan.py.",
+                     "pixels (0: off). Unlabeled and generated images are not: see improved_gan.py. "
+                     "Experimental: at 2 on MNIST-100 C improved much faster, then the GAN game "
+                     "collapsed at ~6,500 steps (docs/RESULTS.md).",
     "encoder_units": "ssvae_m2: hidden widths of the encoder q(z|x,y) (the decoder uses --generator_units).",
     "m2_alpha": "ssvae_m2: weight of q(y|x)'s labeled cross-entropy is m2_alpha * num_labeled "
                 "(Kingma et al.'s alpha = 0.1 N, on batch means).",
