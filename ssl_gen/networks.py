@@ -125,11 +125,23 @@ class Generator(keras.Model):
         return tf.reshape(images, (-1,) + self.image_shape)
 
 
-def _softplus_mlp(hidden_units, seed, offset):
-    return [keras.layers.Dense(units, activation="softplus",
-                               kernel_initializer=keras.initializers.GlorotUniform(
-                                   seed=None if seed is None else seed + offset + i))
-            for i, units in enumerate(hidden_units)]
+def _glorot_dense(units, seed, offset, activation=None):
+    return keras.layers.Dense(units, activation=activation, kernel_initializer=keras.initializers.GlorotUniform(
+        seed=None if seed is None else seed + offset))
+
+
+def _softplus_mlp(hidden_units, seed):
+    return [_glorot_dense(units, seed, i, "softplus") for i, units in enumerate(hidden_units)]
+
+
+def _apply(layers, hidden):
+    for layer in layers:
+        hidden = layer(hidden)
+    return hidden
+
+
+def _flat(images):
+    return tf.reshape(images, [tf.shape(images)[0], -1])
 
 
 class GaussianEncoder(keras.Model):
@@ -138,16 +150,12 @@ class GaussianEncoder(keras.Model):
     def __init__(self, num_classes, hidden_units=(500,), latent_dim=50, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = num_classes
-        self.hidden = _softplus_mlp(hidden_units, seed, 0)
-        self.moments = keras.layers.Dense(2 * latent_dim, kernel_initializer=keras.initializers.GlorotUniform(
-            seed=None if seed is None else seed + 100))
+        self.hidden = _softplus_mlp(hidden_units, seed)
+        self.moments = _glorot_dense(2 * latent_dim, seed, 100)
 
     def call(self, images, labels):
-        hidden = tf.concat([tf.reshape(images, [tf.shape(images)[0], -1]),
-                            _one_hot(labels, self.num_classes, images.dtype)], axis=1)
-        for layer in self.hidden:
-            hidden = layer(hidden)
-        mean, log_variance = tf.split(self.moments(hidden), 2, axis=1)
+        hidden = tf.concat([_flat(images), _one_hot(labels, self.num_classes, images.dtype)], axis=1)
+        mean, log_variance = tf.split(self.moments(_apply(self.hidden, hidden)), 2, axis=1)
         return mean, log_variance
 
 
@@ -158,15 +166,12 @@ class BernoulliDecoder(keras.Model):
         super().__init__(**kwargs)
         self.image_shape = tuple(image_shape)
         self.num_classes = num_classes
-        self.hidden = _softplus_mlp(hidden_units, seed, 0)
-        self.pixels = keras.layers.Dense(math.prod(self.image_shape), kernel_initializer=keras.initializers.GlorotUniform(
-            seed=None if seed is None else seed + 100))
+        self.hidden = _softplus_mlp(hidden_units, seed)
+        self.pixels = _glorot_dense(math.prod(self.image_shape), seed, 100)
 
     def call(self, latents, labels):
         hidden = tf.concat([latents, _one_hot(labels, self.num_classes, latents.dtype)], axis=1)
-        for layer in self.hidden:
-            hidden = layer(hidden)
-        return tf.reshape(self.pixels(hidden), (-1,) + self.image_shape)
+        return tf.reshape(self.pixels(_apply(self.hidden, hidden)), (-1,) + self.image_shape)
 
 
 class PlainClassifier(keras.Model):
@@ -174,12 +179,8 @@ class PlainClassifier(keras.Model):
 
     def __init__(self, num_classes, hidden_units=(500,), seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.hidden = _softplus_mlp(hidden_units, seed, 0)
-        self.logits = keras.layers.Dense(num_classes, kernel_initializer=keras.initializers.GlorotUniform(
-            seed=None if seed is None else seed + 100))
+        self.hidden = _softplus_mlp(hidden_units, seed)
+        self.logits = _glorot_dense(num_classes, seed, 100)
 
     def call(self, images, training=False):
-        hidden = tf.reshape(images, [tf.shape(images)[0], -1])
-        for layer in self.hidden:
-            hidden = layer(hidden)
-        return self.logits(hidden)
+        return self.logits(_apply(self.hidden, _flat(images)))

@@ -63,6 +63,13 @@ def apply_gradients(tape, loss, network, optimizer):
     optimizer.apply_gradients(zip(gradients, variables))
 
 
+def step_seeds(iterations, count):
+    """`count` stateless seed pairs [step, replica·count + k]: new each step, distinct per replica."""
+    step = tf.cast(iterations, tf.int32)
+    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+    return [tf.stack([step, replica * count + k]) for k in range(count)]
+
+
 def named_losses(network, components):
     """{"total": t, "x": v} → {"loss/NETWORK": t, "loss/NETWORK/x": v}."""
     named = {f"loss/{network}": components["total"]}

@@ -14,7 +14,7 @@ The classifier used for evaluation and export is an exponential moving average o
 import tensorflow as tf
 
 from ssl_gen import architectures, augment, distribute, losses, optim
-from ssl_gen.methods.base import Method, apply_gradients, named_losses
+from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds
 
 
 class ImprovedGan(Method):
@@ -28,9 +28,12 @@ class ImprovedGan(Method):
         self.classifier_average = architectures.classifier(config, spec)
         self.generator = architectures.generator(config, spec, seed=seed * 7919 + 3)
         self.classifier_optimizer = optim.adam(config, total_steps)
-        self.generator_optimizer = optim.adam(config, total_steps)
+        self.generator_optimizer = optim.adam(config, total_steps, self._gan_learning_rate())
         self.average = optim.WeightAverage(self.classifier, self.classifier_average, config.ema_decay)
-        self.noise = tf.random.Generator.from_seed(seed)
+
+    def _gan_learning_rate(self):
+        """G's (and a subclass's D's) Adam rate; None: --learning_rate, as in improved-gan."""
+        return None
 
     @property
     def latent_dim(self):
@@ -57,7 +60,7 @@ class ImprovedGan(Method):
     def checkpoint_items(self):
         return {"classifier": self.classifier, "classifier_average": self.classifier_average,
                 "generator": self.generator, "classifier_optimizer": self.classifier_optimizer,
-                "generator_optimizer": self.generator_optimizer, "noise": self.noise}
+                "generator_optimizer": self.generator_optimizer}
 
     # --- inference ----------------------------------------------------------------------------------
     def classify(self, images):
@@ -133,9 +136,8 @@ class ImprovedGan(Method):
     def _augment(self, images):
         if not self.config.augment_shift:
             return images
-        step = tf.cast(self.classifier_optimizer.iterations, tf.int32)
-        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-        return augment.random_shift(images, self.config.augment_shift, tf.stack([step, replica]))
+        (seed,) = step_seeds(self.classifier_optimizer.iterations, 1)
+        return augment.random_shift(images, self.config.augment_shift, seed)
 
     def _generator_update(self, latents, generated_labels, reference, ramp):
         config = self.config

@@ -15,26 +15,22 @@ Triple-GAN's; only the objectives differ.
 
 import tensorflow as tf
 
-from ssl_gen import augment, distribute, losses, optim
-from ssl_gen.methods.base import apply_gradients, named_losses
+from ssl_gen import augment, distribute, losses
+from ssl_gen.methods.base import apply_gradients, named_losses, step_seeds
 from ssl_gen.methods.triple_gan import TripleGan
 
 
 class PseudoLabel(TripleGan):
     unlabeled_views = 1  # Weak and strong views are made in the step from the same images.
 
-    def __init__(self, config, spec, total_steps):
-        super().__init__(config, spec, total_steps)
+    def _gan_learning_rate(self):
         # A GAN's rate, not the classifier's: at 3e-3 D's loss fell to 0 and G saturated by step 4,000.
-        self.discriminator_optimizer = optim.adam(config, total_steps, config.gan_learning_rate)
-        self.generator_optimizer = optim.adam(config, total_steps, config.gan_learning_rate)
+        return self.config.gan_learning_rate
 
     def train_step(self, labeled, unlabeled):
-        step = tf.cast(self.classifier_optimizer.iterations, tf.int32)
-        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-        seeds = [tf.stack([step, replica * 3 + view]) for view in range(3)]
+        seeds = step_seeds(self.classifier_optimizer.iterations, 3)
         latents, generated_labels = unlabeled["latent"], unlabeled["generated_label"]
-        classifier_losses = self._classifier_update(labeled, unlabeled, seeds)
+        classifier_losses = self._fixmatch_update(labeled, unlabeled, seeds)
         discriminator_losses, reference_features = self._pair_discriminator_update(
             labeled, unlabeled, latents, generated_labels)
         generator_losses = self._conditional_generator_update(latents, generated_labels, reference_features)
@@ -43,7 +39,7 @@ class PseudoLabel(TripleGan):
                 **named_losses("discriminator", discriminator_losses),
                 **named_losses("generator", generator_losses)}
 
-    def _classifier_update(self, labeled, unlabeled, seeds):
+    def _fixmatch_update(self, labeled, unlabeled, seeds):
         images = tf.concat([augment.weak(labeled["image"], seeds[0]), augment.weak(unlabeled["image"], seeds[1]),
                             augment.strong(unlabeled["image"], seeds[2])], 0)
         num_labeled, num_unlabeled = tf.shape(labeled["image"])[0], tf.shape(unlabeled["image"])[0]

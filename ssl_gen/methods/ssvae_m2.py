@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from ssl_gen import losses, networks, optim
 from ssl_gen.errors import ConfigError
-from ssl_gen.methods.base import Method, apply_gradients, named_losses
+from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds
 
 
 class SsVae(keras.Model):
@@ -77,15 +77,14 @@ class SsVaeM2(Method):
 
     def train_step(self, labeled, unlabeled):
         num_classes = self.spec.num_classes
-        step = tf.cast(self.optimizer.iterations, tf.int32)
-        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        labeled_seed, unlabeled_seed = step_seeds(self.optimizer.iterations, 2)
         batch = tf.shape(unlabeled["image"])[0]
         # Every class for every unlabeled image: [x_1..x_B] × K, labels [0..0, 1..1, …].
         tiled_images = tf.tile(unlabeled["image"], [num_classes, 1, 1, 1])
         tiled_labels = tf.repeat(tf.range(num_classes, dtype=tf.int32), batch)
         with tf.GradientTape() as tape:
-            labeled_bound = self._negative_bound(labeled["image"], labeled["label"], tf.stack([step, replica * 2]))
-            unlabeled_bounds = self._negative_bound(tiled_images, tiled_labels, tf.stack([step, replica * 2 + 1]))
+            labeled_bound = self._negative_bound(labeled["image"], labeled["label"], labeled_seed)
+            unlabeled_bounds = self._negative_bound(tiled_images, tiled_labels, unlabeled_seed)
             unlabeled_bounds = tf.transpose(tf.reshape(unlabeled_bounds, [num_classes, batch]))
             logits = self.model.classifier(tf.concat([labeled["image"], unlabeled["image"]], 0))
             labeled_logits, unlabeled_logits = tf.split(logits, [tf.shape(labeled["image"])[0], batch])

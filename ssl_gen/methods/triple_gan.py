@@ -29,7 +29,8 @@ class TripleGan(ImprovedGan):
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)
         self.discriminator = architectures.discriminator(config, spec, seed=config.seed * 7919 + 2)
-        self.discriminator_optimizer = optim.adam(config, total_steps)
+        self.discriminator_optimizer = optim.adam(config, total_steps, self._gan_learning_rate())
+        self.noise = tf.random.Generator.from_seed(config.seed)  # D's random labels at initialisation
 
     @property
     def uses_discriminator(self):
@@ -51,7 +52,7 @@ class TripleGan(ImprovedGan):
 
     def checkpoint_items(self):
         return {**super().checkpoint_items(), "discriminator": self.discriminator,
-                "discriminator_optimizer": self.discriminator_optimizer}
+                "discriminator_optimizer": self.discriminator_optimizer, "noise": self.noise}
 
     # --- the terms through D ------------------------------------------------------------------------
     def _classifier_pair_logits(self, unlabeled_images, unlabeled_logits):
