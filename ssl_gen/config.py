@@ -8,6 +8,12 @@ from ssl_gen import architectures, distribute, presets
 from ssl_gen.errors import ConfigError
 
 CONFIG_FILE = "config.json"
+# config.json holds the latest invocation's settings; a resume that changes any of them (a longer
+# --train_steps, another weight-average decay) is appended here, so a run made by several commands can
+# be reproduced from its directory.
+CHANGES_FILE = "config_changes.jsonl"
+# Where a run lives is not part of what it computes.
+_NOT_SETTINGS = ("output_dir",)
 # A resumed run must agree on these, or it would mix two experiments in one directory.
 IDENTITY_FIELDS = ("dataset", "data_path", "method", "num_labeled", "seed")
 
@@ -134,9 +140,11 @@ def load(run_dir):
 def save_or_check(config, run_dir, write=True):
     """Writes config.json; if the directory already holds a run, it must be the same experiment.
 
-    `write=False` (non-chief workers) only checks.
+    Returns the settings that differ from the previous invocation's, {name: (old, new)}, for
+    `record_changes`. `write=False` (non-chief workers) only checks.
     """
     path = os.path.join(run_dir, CONFIG_FILE)
+    changes = {}
     if os.path.exists(path):
         previous = load(run_dir)
         clashes = {name: (getattr(previous, name), getattr(config, name)) for name in IDENTITY_FIELDS
@@ -146,9 +154,23 @@ def save_or_check(config, run_dir, write=True):
                                 for name, (old, new) in clashes.items())
             raise ConfigError(f"{run_dir!r} holds a different run ({details}); "
                               "use a new --output_dir or the same settings")
-    if not write:
+        changes = {field.name: (getattr(previous, field.name), getattr(config, field.name))
+                   for field in dataclasses.fields(Config)
+                   if field.name not in _NOT_SETTINGS
+                   and getattr(previous, field.name) != getattr(config, field.name)}
+    if write:
+        temporary = path + ".tmp"
+        with open(temporary, "w") as file:
+            file.write(config.to_json())
+        os.replace(temporary, path)
+    return changes
+
+
+def record_changes(run_dir, changes, step):
+    """Appends one line {"step", "changed": {name: {"from", "to"}}} to the run's CHANGES_FILE."""
+    if not changes:
         return
-    temporary = path + ".tmp"
-    with open(temporary, "w") as file:
-        file.write(config.to_json())
-    os.replace(temporary, path)
+    line = {"step": int(step),
+            "changed": {name: {"from": old, "to": new} for name, (old, new) in sorted(changes.items())}}
+    with open(os.path.join(run_dir, CHANGES_FILE), "a") as file:
+        file.write(json.dumps(line) + "\n")

@@ -30,7 +30,7 @@ def run(config):
     logging.info("strategy %s: %d replicas in sync%s", config.strategy, strategy.num_replicas_in_sync,
                  "" if chief else " (non-chief worker: writes no logs)")
     run_dir = _prepare_dir(config.output_dir)
-    config_lib.save_or_check(config, run_dir, write=chief)
+    changes = config_lib.save_or_check(config, run_dir, write=chief)
     runs.set_precision(config)
     data = runs.load_data(config)
     labeled_indices = data_lib.load_or_create_split(
@@ -59,6 +59,11 @@ def run(config):
                       lambda start: MetricsCsv(run_dir, start), tensorboard, strategy)
     initial = image_conversion.to_model_range(data.x_train[_init_indices(len(data.x_train), config.seed)])
     start_step = trainer.restore_or_initialize(initial)
+    if changes:
+        logging.warning("resuming at step %d with changed settings %s (recorded in %s)", start_step,
+                        changes, config_lib.CHANGES_FILE)
+        if chief:
+            config_lib.record_changes(run_dir, changes, start_step)
     trainer.fit(total_steps, start_step)
     return final_metrics
 

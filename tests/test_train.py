@@ -107,3 +107,16 @@ def test_runtime_options_train_to_finite_losses(tmp_path, mnist_small_path, over
     assert 0.0 <= metrics["eval/test_error"] <= 1.0
     losses = {key: float(value) for key, value in _metric_rows(run_dir)[-1].items() if key.startswith("loss/")}
     assert losses and all(np.isfinite(value) for value in losses.values())
+
+
+def test_resume_with_changed_settings_records_them_with_the_step(tmp_path, mnist_small_path):
+    run_dir = tmp_path / "run"
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=6))
+    assert not (run_dir / "config_changes.jsonl").exists()
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=9, ema_decay=0.5))
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=9, ema_decay=0.5))  # unchanged: no line
+    lines = [json.loads(line) for line in (run_dir / "config_changes.jsonl").read_text().splitlines()]
+    assert lines == [{"step": 6, "changed": {"ema_decay": {"from": tiny_config(run_dir, mnist_small_path).ema_decay,
+                                                          "to": 0.5},
+                                             "train_steps": {"from": 6, "to": 9}}}]
+    assert json.loads((run_dir / "config.json").read_text())["ema_decay"] == 0.5
