@@ -25,6 +25,11 @@ def summarize(run_dir):
     minutes = float(last["wall_time"]) / 60.0
     report_path = os.path.join(run_dir, "eval.json")
     report = json.load(open(report_path)) if os.path.exists(report_path) else {}
+    if report and report.get("step") != int(last["step"]):
+        # A run trained on after its last evaluate.py (or stopped before it): the report is stale.
+        print(f"{run_dir}: eval.json is from step {report.get('step')}, metrics.csv reaches "
+              f"{last['step']}; using metrics.csv")
+        report = {}
     first_below = {}
     for threshold in (0.015, 0.01):
         hit = next((row for row in rows if float(row["eval/test_error"]) <= threshold), None)

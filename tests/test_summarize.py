@@ -1,0 +1,42 @@
+"""benchmarks/summarize.py: RESULTS.md rows come from a run's files, never from a stale report."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT, SUBPROCESS_ENV, tiny_config
+
+
+def _fake_run(run_dir, last_step, report_step):
+    os.makedirs(run_dir)
+    with open(run_dir / "config.json", "w") as file:
+        file.write(tiny_config(run_dir, "unused.npz").to_json())
+    with open(run_dir / "metrics.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["step", "wall_time", "eval/test_error"])
+        writer.writerows([[last_step // 2, 60.0, 0.05], [last_step, 120.0, 0.0178]])
+    with open(run_dir / "eval.json", "w") as file:
+        json.dump({"test_error": 0.0348, "step": report_step}, file)
+
+
+def _summarize(*run_dirs):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "summarize.py"),
+                             *map(str, run_dirs)],
+                            env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_a_report_older_than_the_metrics_is_not_used(tmp_path):
+    _fake_run(tmp_path / "stale", last_step=400, report_step=200)
+    output = _summarize(tmp_path / "stale")
+    assert "eval.json is from step 200, metrics.csv reaches 400" in output
+    assert "| 400 | 2 min | 3.3 | 1.78 % |" in output
+
+
+def test_a_report_of_the_last_step_is_used(tmp_path):
+    _fake_run(tmp_path / "current", last_step=400, report_step=400)
+    output = _summarize(tmp_path / "current")
+    assert "| 400 | 2 min | 3.3 | 3.48 % |" in output and "eval.json is from step" not in output
