@@ -116,7 +116,7 @@ def test_resume_with_changed_settings_records_them_with_the_step(tmp_path, mnist
     train.run(tiny_config(run_dir, mnist_small_path, train_steps=9, ema_decay=0.5))
     train.run(tiny_config(run_dir, mnist_small_path, train_steps=9, ema_decay=0.5))  # unchanged: no line
     lines = [json.loads(line) for line in (run_dir / "config_changes.jsonl").read_text().splitlines()]
-    assert lines == [{"step": 6, "changed": {"ema_decay": {"from": tiny_config(run_dir, mnist_small_path).ema_decay,
-                                                          "to": 0.5},
+    default_decay = tiny_config(run_dir, mnist_small_path).ema_decay
+    assert lines == [{"step": 6, "changed": {"ema_decay": {"from": default_decay, "to": 0.5},
                                              "train_steps": {"from": 6, "to": 9}}}]
     assert json.loads((run_dir / "config.json").read_text())["ema_decay"] == 0.5
