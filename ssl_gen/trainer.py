@@ -127,6 +127,8 @@ class Trainer:
                     steps_per_second = window_steps / max(time.time() - window_start, 1e-9)
                     averages = {name: total / window_steps for name, total in running.items()}
                     self._log(step, total_steps, averages, steps_per_second)
+                    _check_not_collapsed(self.method.collapse_loss, averages, step, config,
+                                         self.manager.latest_checkpoint)
                     running, window_start, window_steps = {}, time.time(), 0
                 if self.chief and (step % config.eval_every == 0 or last):
                     metrics = self.evaluate(step)
@@ -172,6 +174,20 @@ def _check_finite(losses, step, last_checkpoint):
         raise TrainingError(f"non-finite loss at step {step}: {values}. Training stopped; the last good "
                             f"checkpoint ({last_checkpoint or 'none yet'}) was left in place. "
                             "Try a lower --learning_rate.")
+
+
+def _check_not_collapsed(loss_name, averages, step, config, last_checkpoint):
+    value = averages.get(loss_name)
+    if (value is None or not config.collapse_threshold or step < config.collapse_check_after
+            or value >= config.collapse_threshold):
+        return
+    raise TrainingError(
+        f"the GAN game collapsed by step {step}: {loss_name}={value:.3g} (mean of the last "
+        f"{config.log_every} steps) is below --collapse_threshold={config.collapse_threshold}, so C tells "
+        f"G's images from real ones perfectly and stops learning from unlabeled images. Training stopped; "
+        f"the latest checkpoint ({last_checkpoint or 'none yet'}) and the {config.keep_checkpoints - 1} "
+        "before it were left in place. Retry with a lower --learning_rate or another --seed, or pass "
+        "--collapse_threshold=0 to train on.")
 
 
 def _format(values):

@@ -74,6 +74,37 @@ def test_nan_loss_stops_with_step_and_component_and_keeps_last_checkpoint(tmp_pa
     assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-3")
 
 
+class _CollapsesAfterFourSteps(TripleGan):
+    """C's real/fake loss drops to ~0 from step 5 on, as in a collapsed GAN game."""
+
+    def train_step(self, labeled, unlabeled):
+        result = super().train_step(labeled, unlabeled)
+        collapsed = self.classifier_optimizer.iterations > 4
+        name = "loss/classifier/unsupervised"
+        result[name] = tf.where(collapsed, 1e-5, result[name])
+        return result
+
+
+def test_a_collapsed_gan_game_stops_the_run_and_keeps_earlier_checkpoints(tmp_path, mnist_small_path,
+                                                                         monkeypatch):
+    monkeypatch.setitem(methods.METHODS, "collapses", _CollapsesAfterFourSteps)
+    run_dir = tmp_path / "run"
+    with pytest.raises(TrainingError, match=r"collapsed by step 9: loss/classifier/unsupervised=1e-05"):
+        train.run(tiny_config(run_dir, mnist_small_path, method="collapses", train_steps=12,
+                              collapse_check_after=0))
+    # Steps 4–6 mix healthy and collapsed steps (mean above the threshold); 7–9 are all collapsed.
+    assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-6")
+
+
+@pytest.mark.parametrize("overrides", [{"collapse_threshold": 0.0}, {"collapse_check_after": 100}])
+def test_the_collapse_check_can_be_turned_off_or_deferred(tmp_path, mnist_small_path, monkeypatch,
+                                                           overrides):
+    monkeypatch.setitem(methods.METHODS, "collapses", _CollapsesAfterFourSteps)
+    run_dir = tmp_path / "run"
+    train.run(tiny_config(run_dir, mnist_small_path, method="collapses", train_steps=12, **overrides))
+    assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-12")
+
+
 @pytest.mark.parametrize("field,value,fragment", [
     ("batch_size", 0, "batch_size must be positive; received 0"),
     ("train_steps", -5, "train_steps=-5"),
@@ -82,6 +113,7 @@ def test_nan_loss_stops_with_step_and_component_and_keeps_last_checkpoint(tmp_pa
     ("method", "no_such_method", "unknown method 'no_such_method'"),
     ("augment_shift", -1, "augment_shift must be >= 0 pixels; received -1"),
     ("confidence_threshold", 1.2, "confidence_threshold must lie in [0, 1]; received 1.2"),
+    ("collapse_threshold", -0.1, "collapse_threshold must be >= 0; received -0.1"),
 ])
 def test_bad_config_values_are_refused(tmp_path, mnist_small_path, field, value, fragment):
     with pytest.raises(ConfigError) as error:

@@ -16,6 +16,8 @@ class Method(abc.ABC):
     # With a latent size, unlabeled batches also carry G's inputs "latent" [B, latent_dim] ~ U(0, 1)
     # and "generated_label" [B] (see ssl_gen.data.pipeline.generator_inputs).
     latent_dim = None
+    # A loss that falls to ~0 when the GAN game collapses (the trainer stops the run then); None: no check.
+    collapse_loss = None
 
     def __init__(self, config, spec, total_steps):
         self.config, self.spec, self.total_steps = config, spec, total_steps

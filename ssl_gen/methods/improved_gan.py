@@ -20,6 +20,7 @@ from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_see
 class ImprovedGan(Method):
     # The second unlabeled view is G's feature-matching target, as improved-gan's `trainx_unl2`.
     unlabeled_views = 2
+    collapse_loss = "loss/classifier/unsupervised"
 
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)

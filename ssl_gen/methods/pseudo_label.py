@@ -22,6 +22,7 @@ from ssl_gen.methods.triple_gan import TripleGan
 
 class PseudoLabel(TripleGan):
     unlabeled_views = 1  # Weak and strong views are made in the step from the same images.
+    collapse_loss = None  # C is not a real/fake judge here (D is): its losses cannot show a collapse.
 
     def _gan_learning_rate(self):
         # A GAN's rate, not the classifier's: at 3e-3 D's loss fell to 0 and G saturated by step 4,000.
