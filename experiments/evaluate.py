@@ -8,6 +8,7 @@ import json
 
 from absl import app, flags
 
+from ssl_gen import cli
 from ssl_gen.evaluation import report
 
 flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
@@ -36,4 +37,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(cli.reporting_user_errors(main))

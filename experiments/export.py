@@ -7,7 +7,7 @@ import json
 
 from absl import app, flags
 
-from ssl_gen import export
+from ssl_gen import cli, export
 
 flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
 flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
@@ -23,4 +23,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(cli.reporting_user_errors(main))

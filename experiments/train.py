@@ -19,4 +19,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(cli.reporting_user_errors(main))

@@ -1,11 +1,14 @@
 """absl flags generated from `Config`, so a script's flags and config.json never drift apart."""
 
 import dataclasses
+import functools
+import sys
 
 from absl import flags
 
 from ssl_gen import presets
 from ssl_gen.config import Config
+from ssl_gen.errors import SslGenError, TrainingError
 
 HELP = {
     "output_dir": "Run directory: config, split, checkpoints, logs, samples. Rerun to resume.",
@@ -102,3 +105,17 @@ def config_from_flags(values):
         chosen.update({name: value for name, value in presets.get(chosen["preset"]).items()
                        if name not in explicit})
     return Config(**chosen)
+
+
+def reporting_user_errors(main):
+    """Wraps an absl `main`: an error the user can act on ends the script with its message (exit 1)
+    instead of a traceback that buries it."""
+
+    @functools.wraps(main)
+    def wrapped(argv):
+        try:
+            return main(argv)
+        except (SslGenError, TrainingError) as error:
+            sys.exit(f"{type(error).__name__}: {error}")
+
+    return wrapped

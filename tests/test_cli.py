@@ -85,6 +85,13 @@ def test_help_lists_flags_with_help_text(script, expected):
         assert "--num_labeled: Labeled training images in total, balanced per class." in text
 
 
+def test_a_bad_value_ends_the_script_with_its_message_not_a_traceback(tmp_path, mnist_small_path):
+    result = _run("train.py", f"--data_path={mnist_small_path}", f"--output_dir={tmp_path / 'run'}",
+                  "--num_labeled=25", *TINY_FLAGS, returncode=1)
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("ConfigError: num_labeled=25")
+
+
 def test_train_without_output_dir_fails_clearly():
     result = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "train.py")],
                             capture_output=True, text=True, cwd=ROOT, timeout=120)
