@@ -155,17 +155,16 @@ def save_or_check(config, run_dir, write=True):
     changes = {}
     if os.path.exists(path):
         previous = load(run_dir)
-        clashes = {name: (getattr(previous, name), getattr(config, name)) for name in IDENTITY_FIELDS
-                   if getattr(previous, name) != getattr(config, name)}
+        changes = {field.name: (getattr(previous, field.name), getattr(config, field.name))
+                   for field in dataclasses.fields(Config)
+                   if field.name not in _NOT_SETTINGS
+                   and getattr(previous, field.name) != getattr(config, field.name)}
+        clashes = {name: changes[name] for name in IDENTITY_FIELDS if name in changes}
         if clashes:
             details = ", ".join(f"{name}: run has {old!r}, received {new!r}"
                                 for name, (old, new) in clashes.items())
             raise ConfigError(f"{run_dir!r} holds a different run ({details}); "
                               "use a new --output_dir or the same settings")
-        changes = {field.name: (getattr(previous, field.name), getattr(config, field.name))
-                   for field in dataclasses.fields(Config)
-                   if field.name not in _NOT_SETTINGS
-                   and getattr(previous, field.name) != getattr(config, field.name)}
     if write:
         temporary = path + ".tmp"
         with open(temporary, "w") as file:

@@ -57,12 +57,21 @@ def test_rerun_with_a_different_experiment_is_refused(tmp_path, mnist_small_path
         train.run(tiny_config(run_dir, mnist_small_path, num_labeled=30))
 
 
-class _NanAfterFourSteps(TripleGan):
-    def train_step(self, labeled, unlabeled):
-        result = super().train_step(labeled, unlabeled)
-        poison = tf.where(self.classifier_optimizer.iterations > 4, np.nan, 0.0)
-        result["loss/discriminator/real"] = result["loss/discriminator/real"] + poison
-        return result
+def _reporting_after_four_steps(loss_name, value):
+    """A Triple-GAN whose `loss_name` reads `value` from step 5 on (a NaN, a collapsed game)."""
+
+    class Faulty(TripleGan):
+        def train_step(self, labeled, unlabeled):
+            result = super().train_step(labeled, unlabeled)
+            result[loss_name] = tf.where(self.classifier_optimizer.iterations > 4, value, result[loss_name])
+            return result
+
+    return Faulty
+
+
+_NanAfterFourSteps = _reporting_after_four_steps("loss/discriminator/real", np.nan)
+# C's real/fake loss drops to ~0, as in a collapsed GAN game.
+_CollapsesAfterFourSteps = _reporting_after_four_steps("loss/classifier/unsupervised", 1e-5)
 
 
 def test_nan_loss_stops_with_step_and_component_and_keeps_last_checkpoint(tmp_path, mnist_small_path,
@@ -72,17 +81,6 @@ def test_nan_loss_stops_with_step_and_component_and_keeps_last_checkpoint(tmp_pa
     with pytest.raises(TrainingError, match=r"step 5: loss/discriminator/real=nan"):
         train.run(tiny_config(run_dir, mnist_small_path, method="nan_after_four"))
     assert tf.train.latest_checkpoint(str(run_dir / "checkpoints")).endswith("ckpt-3")
-
-
-class _CollapsesAfterFourSteps(TripleGan):
-    """C's real/fake loss drops to ~0 from step 5 on, as in a collapsed GAN game."""
-
-    def train_step(self, labeled, unlabeled):
-        result = super().train_step(labeled, unlabeled)
-        collapsed = self.classifier_optimizer.iterations > 4
-        name = "loss/classifier/unsupervised"
-        result[name] = tf.where(collapsed, 1e-5, result[name])
-        return result
 
 
 def test_a_collapsed_gan_game_stops_the_run_and_keeps_earlier_checkpoints(tmp_path, mnist_small_path,
