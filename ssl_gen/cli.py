@@ -51,6 +51,10 @@ HELP = {
                          "3e-3 the GAN diverged (D's loss to 0) within 4,000 steps on MNIST-100.",
     "warmup_steps": "The label-coupling terms (C and G through D, R_p, G through C) start at this step "
                     "and ramp to full weight over as many steps.",
+    "independent_generator_step": "improved_gan / triple_gan: G's update draws its own z and matches the "
+                                  "features C (after its update) gives a second real batch, as "
+                                  "improved-gan does; off, it reuses C's z and the features from before "
+                                  "C's update.",
     "train_steps": "Training steps (one C, one D and one G update each).",
     "epochs": "If > 0, train this many passes over the unlabeled set instead of --train_steps.",
     "batch_size": "Unlabeled (and generated) images per step; labeled batch is min(this, num_labeled).",

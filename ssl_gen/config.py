@@ -56,6 +56,10 @@ class Config:
     gan_learning_rate: float = 2e-4  # pseudo_label: G's and D's Adam rate (DCGAN's)
     # Terms coupling the players through labels start after C has learned from the labels.
     warmup_steps: int = 10000
+    # improved-gan / triple_gan: G's update draws its own z and matches the features C gives a second
+    # real batch after C's update, as improved-gan's separate D and G functions do; off, G reuses C's z
+    # and a feature target measured before C's update.
+    independent_generator_step: bool = False
     # Optimisation
     train_steps: int = 50000
     epochs: float = 0.0  # If > 0, overrides train_steps: epochs over the unlabeled set.

@@ -41,6 +41,25 @@ def test_pipeline_shapes_ranges_and_dtypes(rgb_arrays):
     assert not np.array_equal(unlabeled["image"].numpy(), unlabeled["image2"].numpy())
 
 
+def test_generator_inputs_are_balanced_reproducible_and_two_independent_draws(rgb_arrays):
+    dataset = data.from_arrays("rgb", **rgb_arrays)
+    indices = data.balanced_labeled_indices(dataset.y_train, 6, 3, seed=0)
+
+    def first_batch(seed):
+        _, unlabeled = next(iter(data.train_dataset(dataset, indices, 9, seed=seed, latent_dim=5)))
+        return unlabeled
+
+    batch, again, other = first_batch(0), first_batch(0), first_batch(1)
+    assert batch["latent"].shape == batch["latent2"].shape == (9, 5)
+    np.testing.assert_array_equal(np.bincount(batch["generated_label"].numpy()), [3, 3, 3])
+    for name in ("latent", "latent2"):
+        values = batch[name].numpy()
+        assert 0.0 <= values.min() and values.max() < 1.0
+        np.testing.assert_array_equal(values, again[name].numpy())
+        assert not np.array_equal(values, other[name].numpy())
+    assert not np.allclose(batch["latent"].numpy(), batch["latent2"].numpy())
+
+
 def test_every_labeled_batch_holds_each_labeled_image_once(rgb_arrays):
     dataset = data.from_arrays("rgb", **rgb_arrays)
     indices = data.balanced_labeled_indices(dataset.y_train, 9, 3, seed=0)

@@ -124,3 +124,17 @@ def test_improved_gan_is_triple_gan_without_its_discriminator(small_mnist, tmp_p
     assert ig_losses == tg_losses
     np.testing.assert_array_equal(ig_logits, tg_logits)
     np.testing.assert_array_equal(ig_images, tg_images)
+
+
+@pytest.mark.parametrize("independent", [False, True])
+def test_only_an_independent_generator_step_uses_the_second_latent(independent, small_mnist, tmp_path):
+    """improved-gan draws G's z anew for its update; the shared step reuses C's batch and ignores latent2."""
+    generator_weights = []
+    for shift in (0.0, 0.5):
+        method = _new_method("improved_gan", small_mnist, tmp_path, independent_generator_step=independent)
+        labeled, unlabeled = _batches(small_mnist, method)
+        unlabeled = {**unlabeled, "latent2": tf.math.floormod(unlabeled["latent2"] + shift, 1.0)}
+        method.initialize(unlabeled["image"])
+        tf.function(method.train_step)(labeled, unlabeled)
+        generator_weights.append(np.concatenate([w.numpy().ravel() for w in method.generator.trainable_weights]))
+    assert np.array_equal(generator_weights[0], generator_weights[1]) == (not independent)

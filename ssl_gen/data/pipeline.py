@@ -71,7 +71,9 @@ def generator_inputs(batch_size, latent_dim, num_classes, seed, context=None):
     """G's inputs, drawn per example from its global index so any split over replicas sees the same ones.
 
     "latent" ~ U(0, 1)^latent_dim (the anchors' prior) and "generated_label" = index mod K, so every
-    batch whose size is a multiple of K is class-balanced, as triple-gan's G batches.
+    batch whose size is a multiple of K is class-balanced, as triple-gan's G batches. "latent2" is a
+    second, independent draw for a G update that does not reuse C's batch (improved-gan draws z anew in
+    each of its Theano functions).
     """
     examples = tf.data.Dataset.range(2 ** 62)
     if context is not None and context.num_input_pipelines > 1:
@@ -79,7 +81,10 @@ def generator_inputs(batch_size, latent_dim, num_classes, seed, context=None):
 
     def draw(index):
         per_example_seed = tf.stack([tf.cast(seed, tf.int64), index])
+        # index < 2**62, so the second stream never meets the first.
+        second_seed = per_example_seed + tf.constant([0, 2 ** 62], tf.int64)
         return {"latent": tf.random.stateless_uniform([latent_dim], seed=per_example_seed),
+                "latent2": tf.random.stateless_uniform([latent_dim], seed=second_seed),
                 "generated_label": tf.cast(index % num_classes, tf.int32)}
 
     return examples.map(draw, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(

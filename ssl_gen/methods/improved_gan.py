@@ -88,11 +88,17 @@ class ImprovedGan(Method):
         # G's forward pass is cheap next to C's: it is run again under G's own tape below
         # (GradientTape.stop_recording pauses every tape, so the updates cannot nest).
         generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
-        classifier_losses, unlabeled_logits, reference = self._classifier_update(
+        independent = self.config.independent_generator_step
+        if not independent:
+            reference = self._reference(unlabeled["image2"])
+        classifier_losses, unlabeled_logits = self._classifier_update(
             labeled, unlabeled, generated, generated_labels, ramp)
+        if independent:
+            reference = self._reference(unlabeled["image2"])
         between = self._between_updates(labeled, unlabeled, unlabeled_logits, reference, generated,
                                         generated_labels)
-        generator_losses = self._generator_update(latents, generated_labels, reference, ramp)
+        generator_latents = unlabeled["latent2"] if independent else latents
+        generator_losses = self._generator_update(generator_latents, generated_labels, reference, ramp)
         self.average.update(self.generator_optimizer.iterations)
         return {**named_losses("classifier", classifier_losses), **between,
                 **named_losses("generator", generator_losses)}
@@ -110,12 +116,14 @@ class ImprovedGan(Method):
         """D's logits on G's pairs when G learns through a pair discriminator; None here."""
         return None
 
+    def _reference(self, images):
+        """C's labels for a second real batch (D's real pairs) and its features (G's target)."""
+        logits, features = self.classifier.logits_and_features(images, training=True)
+        return {"labels": tf.argmax(logits, axis=1, output_type=tf.int32),
+                "features": tf.stop_gradient(features)}
+
     def _classifier_update(self, labeled, unlabeled, generated, generated_labels, ramp):
         config = self.config
-        reference_logits, reference_features = self.classifier.logits_and_features(
-            unlabeled["image2"], training=True)
-        reference = {"labels": tf.argmax(reference_logits, axis=1, output_type=tf.int32),
-                     "features": tf.stop_gradient(reference_features)}
         sizes = [tf.shape(labeled["image"])[0], tf.shape(unlabeled["image"])[0], tf.shape(generated)[0]]
         # Only the labeled images are shifted: shifting all three batches alike (a DiffAugment-style
         # choice) let C tell G's images apart: on MNIST-100 its real/fake loss was 0.0012 at step 2,000
@@ -132,7 +140,7 @@ class ImprovedGan(Method):
                 pair_logits, config.unsupervised_weight, ramp * config.classifier_adversarial_weight,
                 ramp * config.classifier_generated_weight)
         apply_gradients(tape, classifier_losses["total"], self.classifier, self.classifier_optimizer)
-        return classifier_losses, tf.stop_gradient(unlabeled_logits), reference
+        return classifier_losses, tf.stop_gradient(unlabeled_logits)
 
     def _augment(self, images):
         if not self.config.augment_shift:
