@@ -18,8 +18,8 @@ HELP = {
     "seed": "Seed of the labeled split, the initial weights, the noise and the data order.",
     "method": "Semi-supervised method: triple_gan, improved_gan, ssvae_m2 or pseudo_label "
               "(ssl_gen/methods; docs/RESULTS.md compares them).",
-    "preset": "Named configuration (ssl_gen/presets.py: mnist100, mnist100_fm, m2_mnist100, svhn1000, "
-              "cifar4000); flags given explicitly override its values.",
+    "preset": f"Named configuration (ssl_gen/presets.py: {', '.join(presets.PRESETS)}); flags given "
+              "explicitly override its values.",
     "architecture": "Networks: mlp (the anchors' MNIST MLPs) or conv (their SVHN / CIFAR-10 conv nets).",
     "classifier_channels": "conv: channels of C's two stages (improved-gan: 96,192).",
     "discriminator_channels": "conv: channels of D's stages.",

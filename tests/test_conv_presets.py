@@ -73,20 +73,17 @@ def test_preset_trains_on_mock_data(preset, shape, tmp_path):
     assert served.generate(labels=tf.constant([3, 4]), seed=tf.constant(0))["images"].shape == (2,) + shape
 
 
-def test_explicit_flags_override_the_preset():
-    values = flags.FlagValues()
-    cli.define_config_flags(values)
-    values(["prog", "--output_dir=x", "--preset=cifar4000", "--num_labeled=400", "--learning_rate=0.001"])
-    config = cli.config_from_flags(values)
-    assert (config.dataset, config.architecture, config.epochs) == ("cifar10", "conv", 1200.0)
-    assert (config.num_labeled, config.learning_rate) == (400, 0.001)
-
-
 def _config_from(argv):
     values = flags.FlagValues()
     cli.define_config_flags(values)
     values(["prog", "--output_dir=x"] + argv)
     return cli.config_from_flags(values)
+
+
+def test_explicit_flags_override_the_preset():
+    config = _config_from(["--preset=cifar4000", "--num_labeled=400", "--learning_rate=0.001"])
+    assert (config.dataset, config.architecture, config.epochs) == ("cifar10", "conv", 1200.0)
+    assert (config.num_labeled, config.learning_rate) == (400, 0.001)
 
 
 def test_mnist100_fm_preset_is_the_command_behind_the_best_mnist100_result():
