@@ -10,7 +10,7 @@ MLPs' in networks.py, so a method does not know which it holds.
 import keras
 import tensorflow as tf
 
-from ssl_gen.layers import WeightNormConv2D, WeightNormDense
+from ssl_gen.layers import GaussianNoise, WeightNormConv2D, WeightNormDense
 
 
 def _seed(seed, offset):
@@ -33,7 +33,7 @@ class ConvBody(keras.layers.Layer):
     def __init__(self, channels, outputs, input_noise, dropout=0.5, num_classes=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = num_classes
-        self.noise = keras.layers.GaussianNoise(input_noise, seed=_seed(seed, 1))
+        self.noise = GaussianNoise(input_noise, seed=_seed(seed, 1))
         self.input_dropout = keras.layers.Dropout(0.2, seed=_seed(seed, 2))
         self.stages = []
         for index, width in enumerate(channels):

@@ -10,7 +10,7 @@ import math
 import keras
 import tensorflow as tf
 
-from ssl_gen.layers import WeightNormDense
+from ssl_gen.layers import GaussianNoise, WeightNormDense
 
 
 def _one_hot(labels, num_classes, dtype):
@@ -28,8 +28,8 @@ class NoisyWeightNormMLP(keras.layers.Layer):
                  **kwargs):
         super().__init__(**kwargs)
         self.num_classes = num_classes
-        self.noises = [keras.layers.GaussianNoise(input_noise, seed=seed)]
-        self.noises += [keras.layers.GaussianNoise(hidden_noise, seed=None if seed is None else seed + i + 1)
+        self.noises = [GaussianNoise(input_noise, seed=seed)]
+        self.noises += [GaussianNoise(hidden_noise, seed=None if seed is None else seed + i + 1)
                         for i in range(len(hidden_units))]
         self.denses = [WeightNormDense(units, seed=None if seed is None else seed + 100 + i)
                        for i, units in enumerate(hidden_units)]

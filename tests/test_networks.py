@@ -1,7 +1,10 @@
+import math
+
+import keras
 import numpy as np
 import tensorflow as tf
 
-from ssl_gen.layers import WeightNormDense
+from ssl_gen.layers import GaussianNoise, WeightNormDense, box_muller_normal
 from ssl_gen.networks import Classifier, Discriminator, Generator
 
 
@@ -43,3 +46,43 @@ def test_noise_is_on_only_in_training():
     images = tf.zeros((3, 4, 4, 1))
     np.testing.assert_array_equal(classifier(images).numpy(), classifier(images).numpy())
     assert not np.allclose(classifier(images, training=True).numpy(), classifier(images, training=True).numpy())
+
+
+def test_weight_norm_dense_computes_x_times_v_scaled_to_unit_columns():
+    inputs = tf.random.normal((6, 5), seed=3)
+    layer = WeightNormDense(4, train_scale=True, seed=0)
+    layer.build(inputs.shape)
+    layer.scale.assign([0.5, 1.0, 2.0, 3.0])
+    layer.bias.assign([0.1, -0.2, 0.3, 0.0])
+    direction = layer.direction.numpy()
+    kernel = direction / np.linalg.norm(direction, axis=0) * layer.scale.numpy()
+    np.testing.assert_allclose(layer(inputs).numpy(), inputs.numpy() @ kernel + layer.bias.numpy(),
+                               rtol=1e-5, atol=1e-5)
+
+
+def _normal_cdf(values):
+    return 0.5 * (1.0 + np.vectorize(math.erf)(values / math.sqrt(2.0)))
+
+
+def test_box_muller_noise_is_standard_normal_in_any_shape():
+    samples = box_muller_normal(tf.constant([401, 251]), keras.random.SeedGenerator(5)).numpy()
+    assert samples.shape == (401, 251)  # an odd count: the last pair is cut
+    flat = np.sort(samples.ravel())
+    assert abs(flat.mean()) < 0.01 and abs(flat.std() - 1.0) < 0.01
+    # Kolmogorov–Smirnov distance to N(0, 1): 0.01 is twice its 1 % critical value here (1.63/√n).
+    empirical = np.arange(1, flat.size + 1) / flat.size
+    assert np.max(np.abs(empirical - _normal_cdf(flat))) < 0.01
+    # The two normals of one pair of uniforms (r·cos θ at i, r·sin θ at i + pairs) are uncorrelated.
+    pairs = (flat.size + 1) // 2
+    in_order = samples.ravel()
+    assert abs(np.corrcoef(in_order[: flat.size - pairs], in_order[pairs:])[0, 1]) < 0.01
+
+
+def test_noise_layer_draws_fresh_reproducible_noise_with_the_given_stddev():
+    first, second = GaussianNoise(0.3, seed=7), GaussianNoise(0.3, seed=7)
+    zeros = tf.zeros((200, 100))
+    draws = [first(zeros, training=True).numpy() for _ in range(2)]
+    assert not np.allclose(draws[0], draws[1])
+    np.testing.assert_array_equal(draws[0], second(zeros, training=True).numpy())
+    assert abs(draws[0].std() - 0.3) < 0.01
+    np.testing.assert_array_equal(first(zeros).numpy(), zeros.numpy())

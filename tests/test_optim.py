@@ -1,8 +1,9 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from ssl_gen.optim import ConstantThenLinearDecay, WeightAverage
+from ssl_gen.optim import ConstantThenLinearDecay, FusedAdam, WeightAverage
 
 
 def _twins(value):
@@ -37,3 +38,24 @@ def test_weight_average_uses_the_full_decay_late_in_training():
 def test_learning_rate_is_constant_then_decays_linearly_to_zero(step, expected):
     schedule = ConstantThenLinearDecay(1.0, total_steps=100, decay_start=0.5)
     assert float(schedule(step)) == pytest.approx(expected)
+
+
+def _after_adam_steps(optimizer_class, start, gradients):
+    variable = keras.Variable(start)
+    optimizer = optimizer_class(ConstantThenLinearDecay(3e-3, 10, 0.5), beta_1=0.5, epsilon=1e-4)
+    apply = tf.function(lambda gradient: optimizer.apply([gradient], [variable]))
+    for gradient in gradients:
+        apply(tf.constant(gradient))
+    return variable.numpy(), [weight.numpy() for weight in optimizer.variables]
+
+
+def test_fused_adam_takes_the_same_steps_as_keras_adam():
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(7, 3)).astype(np.float32)
+    gradients = [rng.normal(scale=10.0 ** -k, size=(7, 3)).astype(np.float32) for k in range(8)]
+    fused, fused_state = _after_adam_steps(FusedAdam, start, gradients)
+    keras_result, keras_state = _after_adam_steps(keras.optimizers.Adam, start, gradients)
+    assert np.abs(fused - start).max() > 1e-3  # it moved, over the decaying learning rate too
+    np.testing.assert_allclose(fused, keras_result, rtol=1e-5, atol=1e-6)
+    for ours, theirs in zip(fused_state, keras_state):  # iterations, m and v (checkpointed state)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
