@@ -35,6 +35,8 @@ def discriminator(config, spec, seed=None):
 
 
 def generator(config, spec, seed=None):
-    network = conv_networks.ConvGenerator if _is_conv(config) else networks.Generator
-    widths = config.generator_channels if _is_conv(config) else config.generator_units
-    return network(spec.image_shape, spec.num_classes, widths, config.latent_dim, seed=seed)
+    if _is_conv(config):
+        return conv_networks.ConvGenerator(spec.image_shape, spec.num_classes, config.generator_channels,
+                                           config.latent_dim, seed=seed)
+    return networks.Generator(spec.image_shape, spec.num_classes, config.generator_units, config.latent_dim,
+                              seed=seed, tanh_scale=config.generator_tanh_scale)

@@ -49,6 +49,11 @@ HELP = {
     "consistency_weight": "pseudo_label: weight of the pseudo-label loss on strongly augmented images.",
     "gan_learning_rate": "pseudo_label: Adam learning rate of G and D (C uses --learning_rate). At C's "
                          "3e-3 the GAN diverged (D's loss to 0) within 4,000 steps on MNIST-100.",
+    "generator_tanh_scale": "mlp: G's output is tanh(scale · a). 0.5 is the anchors' sigmoid on [0, 1] "
+                            "data mapped to [-1, 1] (2σ(a) − 1 = tanh(a/2)); 1.0, the default, is what "
+                            "the results in docs/RESULTS.md used unless they say otherwise.",
+    "classifier_from": "pseudo_label: a finished run (same data, labeled split and C) whose averaged C is "
+                       "loaded and kept fixed; only G and D train, on its pseudo-labels.",
     "warmup_steps": "The label-coupling terms (C and G through D, R_p, G through C) start at this step "
                     "and ramp to full weight over as many steps.",
     "independent_generator_step": "improved_gan / triple_gan: G's update draws its own z and matches the "

@@ -34,6 +34,8 @@ class Config:
     method: str = "triple_gan"
     latent_dim: int = 100
     generator_units: tuple = (500, 500)
+    # mlp: G outputs tanh(scale·a). The anchors' sigmoid is 0.5; 1.0 is what every documented run used.
+    generator_tanh_scale: float = 1.0
     classifier_units: tuple = (1000, 500, 250, 250, 250)
     discriminator_units: tuple = (1000, 500, 250, 250, 250)
     architecture: str = "mlp"  # mlp (the anchors' MNIST nets) | conv (their SVHN / CIFAR-10 nets)
@@ -57,6 +59,8 @@ class Config:
     confidence_threshold: float = 0.95  # pseudo_label: FixMatch's τ
     consistency_weight: float = 1.0  # pseudo_label: FixMatch's λ_u
     gan_learning_rate: float = 2e-4  # pseudo_label: G's and D's Adam rate (DCGAN's)
+    # pseudo_label: a finished run whose averaged C is loaded and kept fixed; only G and D train.
+    classifier_from: str = ""
     # Terms coupling the players through labels start after C has learned from the labels.
     warmup_steps: int = 10000
     # improved-gan / triple_gan: G's update draws its own z and matches the features C gives a second
@@ -126,7 +130,25 @@ class Config:
                               f"{self.strategy!r}")
         if not self.output_dir:
             raise ConfigError("output_dir is required")
+        if self.classifier_from:
+            self._check_classifier_source()
         return self
+
+    def _check_classifier_source(self):
+        """The source run must hold the same C, trained on the same data and labeled split as this run."""
+        if self.method != "pseudo_label":
+            raise ConfigError(f"classifier_from applies to --method=pseudo_label only; received "
+                              f"method={self.method!r}")
+        source = load(self.classifier_from)
+        same = ("dataset", "num_labeled", "seed", "architecture", "classifier_units", "classifier_channels")
+        differences = [f"{name}: {self.classifier_from} has {getattr(source, name)!r}, received "
+                       f"{getattr(self, name)!r}" for name in same if getattr(source, name) != getattr(self, name)]
+        if os.path.realpath(source.data_path or "") != os.path.realpath(self.data_path or ""):
+            differences.append(f"data_path: {self.classifier_from} has {source.data_path!r}, received "
+                               f"{self.data_path!r}")
+        if differences:
+            raise ConfigError("classifier_from must name a run with this run's data, labeled split and C; "
+                              + "; ".join(differences))
 
     def total_steps(self, num_train_images):
         if self.epochs > 0:

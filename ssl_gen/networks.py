@@ -96,12 +96,15 @@ class Discriminator(keras.Model):
 class Generator(keras.Model):
     """G(z, y): images in [-1, 1]. [z, y] → (Dense → BN → softplus → concat y)* → WN Dense → tanh.
 
-    The anchors end in a sigmoid for [0, 1] data; tanh is the same map for the library's [-1, 1].
+    The anchors end in a sigmoid σ(a) for [0, 1] data; on the library's [-1, 1] that map is
+    2σ(a) − 1 = tanh(a/2), i.e. `tanh_scale` = 0.5. tanh(a) (1.0, the config's default so far) doubles
+    the output layer's reach and gradient in image space.
     """
 
     def __init__(self, image_shape, num_classes, hidden_units=(500, 500), latent_dim=100, seed=None,
-                 **kwargs):
+                 tanh_scale=1.0, **kwargs):
         super().__init__(**kwargs)
+        self.tanh_scale = tanh_scale
         self.image_shape = tuple(image_shape)
         self.num_classes = num_classes
         self.latent_dim = latent_dim
@@ -121,7 +124,7 @@ class Generator(keras.Model):
         for dense, norm in zip(self.denses, self.norms):
             hidden = tf.nn.softplus(norm(dense(hidden), training=training))
             hidden = tf.concat([hidden, condition], axis=1)
-        images = tf.tanh(self.output_dense(hidden))
+        images = tf.tanh(self.tanh_scale * self.output_dense(hidden))
         return tf.reshape(images, (-1,) + self.image_shape)
 
 

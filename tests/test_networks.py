@@ -86,3 +86,13 @@ def test_noise_layer_draws_fresh_reproducible_noise_with_the_given_stddev():
     np.testing.assert_array_equal(draws[0], second(zeros, training=True).numpy())
     assert abs(draws[0].std() - 0.3) < 0.01
     np.testing.assert_array_equal(first(zeros).numpy(), zeros.numpy())
+
+
+def test_mlp_generator_with_half_tanh_scale_is_the_anchors_sigmoid_mapped_to_minus_one_one():
+    latents, labels = tf.random.uniform((4, 3), seed=2), tf.constant([0, 1, 0, 1])
+    anchors_map = Generator((4, 4, 1), 2, hidden_units=(8,), latent_dim=3, seed=0, tanh_scale=0.5)(
+        latents, labels).numpy()
+    full_tanh = Generator((4, 4, 1), 2, hidden_units=(8,), latent_dim=3, seed=0)(latents, labels).numpy()
+    pre_activation = np.arctanh(full_tanh)  # the same weights: the same a under both maps
+    sigmoid = 1.0 / (1.0 + np.exp(-pre_activation))
+    np.testing.assert_allclose(anchors_map, 2.0 * sigmoid - 1.0, atol=1e-5)

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ssl_gen import methods, train
+from ssl_gen import config as ssl_config
+from ssl_gen import data, methods, train
 from ssl_gen.errors import ConfigError, TrainingError
 from ssl_gen.methods.triple_gan import TripleGan
+from ssl_gen.trainer import trackable
 from tests.conftest import tiny_config
 
 
@@ -152,15 +154,68 @@ def test_resume_with_changed_settings_records_them_with_the_step(tmp_path, mnist
     assert json.loads((run_dir / "config.json").read_text())["ema_decay"] == 0.5
 
 
+@pytest.mark.parametrize("field, today, before", [("independent_generator_step", True, False)])
 def test_a_run_from_before_a_setting_existed_resumes_with_the_behaviour_it_was_trained_with(
-        tmp_path, mnist_small_path):
+        field, today, before, tmp_path, mnist_small_path):
     run_dir = tmp_path / "run"
     train.run(tiny_config(run_dir, mnist_small_path, train_steps=3))
     saved = json.loads((run_dir / "config.json").read_text())
-    assert saved["independent_generator_step"] is True  # today's default
-    del saved["independent_generator_step"]  # as written before the setting existed
+    assert saved[field] == today
+    del saved[field]  # as written before the setting existed
     (run_dir / "config.json").write_text(json.dumps(saved))
     train.run(tiny_config(run_dir, mnist_small_path, train_steps=5))
     lines = [json.loads(line) for line in (run_dir / "config_changes.jsonl").read_text().splitlines()]
-    assert lines == [{"step": 3, "changed": {"independent_generator_step": {"from": False, "to": True},
+    assert lines == [{"step": 3, "changed": {field: {"from": before, "to": today},
                                              "train_steps": {"from": 3, "to": 5}}}]
+
+
+def _classifier_weights(run_dir):
+    """The averaged C of a run's latest checkpoint, as arrays."""
+    config = ssl_config.load(str(run_dir))
+    method = methods.create(config, data.load_npz(config.data_path).spec, total_steps=config.train_steps)
+    method.build()
+    checkpoint = tf.train.Checkpoint(classifier_average=trackable(method.classifier_average))
+    checkpoint.restore(tf.train.latest_checkpoint(str(run_dir / "checkpoints"))).expect_partial()
+    return [weight.numpy() for weight in method.classifier_average.weights]
+
+
+def test_a_generator_trains_on_a_finished_runs_fixed_classifier(tmp_path, mnist_small_path):
+    source, target = tmp_path / "source", tmp_path / "target"
+    source_metrics = train.run(tiny_config(source, mnist_small_path, method="improved_gan",
+                                           generator_adversarial_weight=0.0, train_steps=3, eval_every=3))
+    metrics = train.run(tiny_config(target, mnist_small_path, method="pseudo_label",
+                                    classifier_from=str(source), train_steps=6))
+    for ours, theirs in zip(_classifier_weights(target), _classifier_weights(source)):
+        np.testing.assert_array_equal(ours, theirs)  # loaded, then left alone for 6 steps
+    assert metrics["eval/test_error"] == pytest.approx(source_metrics["eval/test_error"], abs=1e-9)
+    rows = _metric_rows(target)
+    assert not any(name.startswith("loss/classifier") for name in rows[0])
+    assert {"loss/discriminator", "loss/generator"} <= set(rows[0])
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    (dict(seed=2), "seed: .* has 1, received 2"),
+    (dict(num_labeled=30), "num_labeled: .* has 20, received 30"),
+    (dict(classifier_units=(64, 16)), r"classifier_units: .* has \(32, 16\), received \(64, 16\)"),
+    (dict(method="improved_gan"), "applies to --method=pseudo_label only"),
+])
+def test_a_classifier_source_that_does_not_match_is_refused(tmp_path, mnist_small_path, overrides, fragment):
+    source = tmp_path / "source"
+    train.run(tiny_config(source, mnist_small_path, method="improved_gan", train_steps=3))
+    values = dict(method="pseudo_label", classifier_from=str(source))
+    values.update(overrides)
+    with pytest.raises(ConfigError, match=fragment):
+        tiny_config(tmp_path / "target", mnist_small_path, **values).validate()
+
+
+def test_a_classifier_source_without_a_run_or_checkpoint_is_refused(tmp_path, mnist_small_path):
+    with pytest.raises(ConfigError, match="no config.json in .*missing"):
+        tiny_config(tmp_path / "target", mnist_small_path, method="pseudo_label",
+                    classifier_from=str(tmp_path / "missing")).validate()
+    source = tmp_path / "source"
+    train.run(tiny_config(source, mnist_small_path, method="improved_gan", train_steps=3))
+    for checkpoint_file in (source / "checkpoints").iterdir():
+        checkpoint_file.unlink()
+    with pytest.raises(ConfigError, match="has no checkpoint"):
+        train.run(tiny_config(tmp_path / "target", mnist_small_path, method="pseudo_label",
+                              classifier_from=str(source)))

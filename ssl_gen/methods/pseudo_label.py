@@ -11,11 +11,19 @@ through D. G and D train at `gan_learning_rate`; at the classifier's 3e-3, with 
 alone or with feature matching, D's loss fell to 0 and G saturated into one image by step 4,000.
 The networks and their bookkeeping (weight-norm init, averaging, checkpoint, classify / generate) are
 Triple-GAN's; only the objectives differ.
+
+With `classifier_from`, C is a finished run's averaged classifier, loaded once and kept fixed: the
+best classifier training found (e.g. `--preset=mnist100_fm`, whose own G ignores the label) gives the
+pseudo-labels, and only G and D train. The source run must share the data, the labeled split and C's
+shape (checked in `Config.validate`), so the pair still uses only that run's labels.
 """
+
+import os
 
 import tensorflow as tf
 
-from ssl_gen import augment, distribute, losses
+from ssl_gen import augment, distribute, losses, trainer
+from ssl_gen.errors import ConfigError
 from ssl_gen.methods.base import apply_gradients, named_losses, step_seeds
 from ssl_gen.methods.triple_gan import TripleGan
 
@@ -28,16 +36,32 @@ class PseudoLabel(TripleGan):
         # A GAN's rate, not the classifier's: at 3e-3 D's loss fell to 0 and G saturated by step 4,000.
         return self.config.gan_learning_rate
 
+    def initialize(self, unlabeled_images):
+        super().initialize(unlabeled_images)
+        if self.config.classifier_from:
+            self._load_fixed_classifier(self.config.classifier_from)
+
+    def _load_fixed_classifier(self, run_dir):
+        latest = tf.train.latest_checkpoint(os.path.join(run_dir, trainer.CHECKPOINT_DIR))
+        if latest is None:
+            raise ConfigError(f"classifier_from={run_dir!r} has no checkpoint in "
+                              f"{os.path.join(run_dir, trainer.CHECKPOINT_DIR)!r}")
+        networks = tf.train.Checkpoint(classifier=trainer.trackable(self.classifier),
+                                       classifier_average=trainer.trackable(self.classifier_average))
+        networks.restore(latest).expect_partial().assert_existing_objects_matched()
+
     def train_step(self, labeled, unlabeled):
-        seeds = step_seeds(self.classifier_optimizer.iterations, 3)
         latents, generated_labels = unlabeled["latent"], unlabeled["generated_label"]
-        classifier_losses = self._fixmatch_update(labeled, unlabeled, seeds)
+        named = {}
+        if not self.config.classifier_from:
+            seeds = step_seeds(self.classifier_optimizer.iterations, 3)
+            named.update(named_losses("classifier", self._fixmatch_update(labeled, unlabeled, seeds)))
         discriminator_losses, reference_features = self._pair_discriminator_update(
             labeled, unlabeled, latents, generated_labels)
         generator_losses = self._conditional_generator_update(latents, generated_labels, reference_features)
-        self.average.update(self.generator_optimizer.iterations)
-        return {**named_losses("classifier", classifier_losses),
-                **named_losses("discriminator", discriminator_losses),
+        if not self.config.classifier_from:  # A fixed C's average would drift toward its raw weights.
+            self.average.update(self.generator_optimizer.iterations)
+        return {**named, **named_losses("discriminator", discriminator_losses),
                 **named_losses("generator", generator_losses)}
 
     def _fixmatch_update(self, labeled, unlabeled, seeds):
