@@ -157,6 +157,13 @@ def test_bad_num_labeled(num_labeled, fragment):
         data.balanced_labeled_indices(labels, num_labeled, 3, seed=0)
 
 
+def test_labeling_every_image_ignores_balance_but_one_fewer_does_not():
+    labels = np.repeat(np.arange(3), [30, 20, 10])  # unbalanced, as MNIST's classes are
+    np.testing.assert_array_equal(data.balanced_labeled_indices(labels, 60, 3, seed=0), np.arange(60))
+    with pytest.raises(ConfigError, match="needs 19 examples of class 2 but the training set has only 10"):
+        data.balanced_labeled_indices(labels, 57, 3, seed=0)
+
+
 def test_tfds_path_with_mock_data():
     tfds = pytest.importorskip("tensorflow_datasets")
     with tfds.testing.mock_data(num_examples=30):
