@@ -46,8 +46,10 @@ class PseudoLabel(TripleGan):
         if latest is None:
             raise ConfigError(f"classifier_from={run_dir!r} has no checkpoint in "
                               f"{os.path.join(run_dir, trainer.CHECKPOINT_DIR)!r}")
-        networks = tf.train.Checkpoint(classifier=trainer.trackable(self.classifier),
-                                       classifier_average=trainer.trackable(self.classifier_average))
+        # The source's own checkpoint names (ImprovedGan.checkpoint_items), C's two entries only.
+        networks = tf.train.Checkpoint(**{name: trainer.trackable(item) for name, item
+                                          in self.checkpoint_items().items()
+                                          if name in ("classifier", "classifier_average")})
         networks.restore(latest).expect_partial().assert_existing_objects_matched()
 
     def train_step(self, labeled, unlabeled):
