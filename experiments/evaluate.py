@@ -19,6 +19,9 @@ flags.DEFINE_string("data_path", None,
 flags.DEFINE_string("evaluator_dir", None, "Evaluator from experiments/train_evaluator.py (default: the "
                     "per-data-set cache that train_evaluator.py writes to).")
 flags.DEFINE_integer("seed", 0, "Seed of the generated samples.")
+flags.DEFINE_integer("candidates", 1, "Judge the best-of-K sampler (ssl_gen/sampling.py): each image is the "
+                     "one of K draws of G(z, y) that the model's classifier finds most likely y. The report "
+                     "goes to eval_best_of_K.json beside G's own eval.json.", lower_bound=1)
 flags.register_multi_flags_validator(
     ["output_dir", "saved_model"], lambda values: bool(values["output_dir"]) != bool(values["saved_model"]),
     message="pass exactly one of --output_dir and --saved_model")
@@ -29,9 +32,10 @@ def main(argv):
     values = flags.FLAGS
     if values.saved_model:
         result = report.evaluate_saved_model(values.saved_model, values.data_path, values.evaluator_dir,
-                                             values.seed)
+                                             values.seed, values.candidates)
     else:
-        result = report.evaluate_run(values.output_dir, values.data_path, values.evaluator_dir, values.seed)
+        result = report.evaluate_run(values.output_dir, values.data_path, values.evaluator_dir, values.seed,
+                                     values.candidates)
     summary = {key: value for key, value in result.items() if key != "confusion_matrix"}
     print(json.dumps(summary, indent=2))
 

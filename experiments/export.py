@@ -12,13 +12,16 @@ from ssl_gen import cli, export
 flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
 flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
 flags.DEFINE_string("data_path", None, "Override the run's data source with this .npz.")
+flags.DEFINE_integer("candidates", 1, "Export `generate` as the best-of-K sampler (ssl_gen/sampling.py): "
+                     "each image is the one of K draws that the model's classifier finds most likely of its "
+                     "label.", lower_bound=1)
 flags.mark_flags_as_required(["output_dir", "export_dir"])
 
 
 def main(argv):
     del argv
     values = flags.FLAGS
-    metadata = export.export_run(values.output_dir, values.export_dir, values.data_path)
+    metadata = export.export_run(values.output_dir, values.export_dir, values.data_path, values.candidates)
     print(json.dumps({key: value for key, value in metadata.items() if key != "labeled_indices"}, indent=2))
 
 

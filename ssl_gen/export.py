@@ -9,7 +9,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from ssl_gen import runs
+from ssl_gen import runs, sampling
 from ssl_gen.data import SPLIT_FILE
 from ssl_gen.data import images as image_conversion
 from ssl_gen.evaluation import classifier_metrics
@@ -62,14 +62,19 @@ def export(method, spec, export_dir, metadata):
     return export_dir
 
 
-def export_run(run_dir, export_dir, data_path=None):
-    """Exports a run's latest checkpoint with the metadata evaluation needs; returns the metadata."""
+def export_run(run_dir, export_dir, data_path=None, candidates=1):
+    """Exports a run's latest checkpoint with the metadata evaluation needs; returns the metadata.
+
+    With candidates > 1, `generate` is the best-of-K sampler (ssl_gen.sampling): latents are
+    [count, K, *latent_shape] and the classifier picks one image per row.
+    """
     config, data, method, step = runs.restore(run_dir, data_path)
+    method = sampling.with_candidates(method, candidates)
     labeled_indices = np.load(os.path.join(run_dir, SPLIT_FILE))
     metadata = {"dataset": data.spec.name, "data_path": config.data_path,
                 "image_shape": list(data.spec.image_shape),
                 "num_classes": data.spec.num_classes, "num_labeled": config.num_labeled,
-                "method": config.method, "step": step,
+                "method": config.method, "step": step, "candidates": candidates,
                 "test_error": classifier_metrics.test_error(method.classify, data.x_test, data.y_test),
                 "labeled_indices": labeled_indices.tolist()}
     export(method, data.spec, export_dir, metadata)

@@ -31,9 +31,10 @@ def read_png(path):
 def interpolation_strip(method, num_classes, steps=10, seed=0):
     """Row y: G(z, y) along the line between two latents (the same two for every class)."""
     ends = method.sample_latents(2, seed)
-    weights = tf.reshape(tf.linspace(0.0, 1.0, steps), (-1, 1))
+    trailing = (1,) * (len(ends.shape) - 1)  # Latents may be [count, d] or [count, candidates, d].
+    weights = tf.reshape(tf.linspace(0.0, 1.0, steps), (-1,) + trailing)
     line = (1.0 - weights) * ends[0] + weights * ends[1]
-    latents = tf.tile(line, (num_classes, 1))
+    latents = tf.tile(line, (num_classes,) + trailing)
     labels = np.repeat(np.arange(num_classes), steps).astype(np.int32)
     images = method.generate(tf.constant(labels), latents)
     return tile(image_conversion.model_to_uint8(images).numpy(), num_classes, steps)

@@ -8,7 +8,7 @@ import numpy as np
 from absl import logging
 
 from ssl_gen import data as data_lib
-from ssl_gen import export, runs
+from ssl_gen import export, runs, sampling
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import classifier_metrics, generator_metrics, plots
@@ -16,19 +16,31 @@ from ssl_gen.evaluation import evaluator as evaluator_lib
 from ssl_gen.evaluation import images as sample_images
 from ssl_gen.metrics_log import METRICS_FILE, TensorBoard
 
-EVAL_FILE = "eval.json"
 SCALARS = ("test_error", "ece", "conditional_accuracy", "fid", "kid", "intra_fid", "diversity_ratio")
 
 
-def evaluate_run(run_dir, data_path=None, evaluator_dir=None, seed=0):
-    """Restores the run's latest checkpoint and writes the full report."""
+def report_name(candidates=1):
+    """'eval' for G's own samples; 'eval_best_of_K' for the classifier-guided sampler (ssl_gen.sampling)."""
+    return "eval" if candidates == 1 else f"eval_best_of_{candidates}"
+
+
+def evaluate_run(run_dir, data_path=None, evaluator_dir=None, seed=0, candidates=1):
+    """Restores the run's latest checkpoint and writes the full report (DIR/eval.json, DIR/eval/).
+
+    With candidates > 1 the generator is judged through the best-of-K sampler, into
+    DIR/eval_best_of_K.json and DIR/eval_best_of_K/, beside G's own report rather than over it.
+    """
     config, data, method, step = runs.restore(run_dir, data_path)
+    method = sampling.with_candidates(method, candidates)
     evaluator = _load_evaluator(evaluator_dir, data)
     labeled_indices = np.load(os.path.join(run_dir, data_lib.SPLIT_FILE))
-    report = evaluate_method(method, data, evaluator, os.path.join(run_dir, "eval"), seed, labeled_indices)
-    report.update({"num_labeled": config.num_labeled, "method": config.method, "step": step})
-    _save(report, run_dir)
-    _to_tensorboard(run_dir, step, report)
+    name = report_name(candidates)
+    report = evaluate_method(method, data, evaluator, os.path.join(run_dir, name), seed, labeled_indices)
+    report.update({"num_labeled": config.num_labeled, "method": config.method, "step": step,
+                   "candidates": candidates})
+    _save(report, run_dir, name)
+    if candidates == 1:  # TensorBoard's eval/ scalars stay G's own.
+        _to_tensorboard(run_dir, step, report)
     metrics_path = os.path.join(run_dir, METRICS_FILE)
     if os.path.exists(metrics_path):
         plots.plot_test_error([metrics_path], os.path.join(run_dir, "eval", "test_error_curve.png"),
@@ -36,17 +48,19 @@ def evaluate_run(run_dir, data_path=None, evaluator_dir=None, seed=0):
     return report
 
 
-def evaluate_saved_model(export_dir, data_path=None, evaluator_dir=None, seed=0):
+def evaluate_saved_model(export_dir, data_path=None, evaluator_dir=None, seed=0, candidates=1):
     """Judges an exported SavedModel the same way; writes EXPORT/eval.json and EXPORT/eval/*.png."""
-    method = export.SavedModelMethod(export_dir)
-    metadata = method.metadata
+    saved = export.SavedModelMethod(export_dir)
+    metadata = saved.metadata
+    method = sampling.with_candidates(saved, candidates)
     data = data_lib.load(metadata["dataset"], data_path if data_path is not None else metadata["data_path"])
     evaluator = _load_evaluator(evaluator_dir, data)
     labeled_indices = np.asarray(metadata["labeled_indices"])
-    report = evaluate_method(method, data, evaluator, os.path.join(export_dir, "eval"), seed, labeled_indices)
+    name = report_name(candidates)
+    report = evaluate_method(method, data, evaluator, os.path.join(export_dir, name), seed, labeled_indices)
     report.update({key: metadata[key] for key in ("num_labeled", "method", "step")})
-    report["saved_model"] = os.path.abspath(export_dir)
-    _save(report, export_dir)
+    report.update({"saved_model": os.path.abspath(export_dir), "candidates": candidates})
+    _save(report, export_dir, name)
     return report
 
 
@@ -61,8 +75,8 @@ def _load_evaluator(evaluator_dir, data):
         return None
 
 
-def _save(report, directory):
-    path = os.path.join(directory, EVAL_FILE)
+def _save(report, directory, name="eval"):
+    path = os.path.join(directory, name + ".json")
     with open(path + ".tmp", "w") as file:
         json.dump(report, file, indent=2)
     os.replace(path + ".tmp", path)
