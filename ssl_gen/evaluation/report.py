@@ -31,36 +31,40 @@ def evaluate_run(run_dir, data_path=None, evaluator_dir=None, seed=0, candidates
     DIR/eval_best_of_K.json and DIR/eval_best_of_K/, beside G's own report rather than over it.
     """
     config, data, method, step = runs.restore(run_dir, data_path)
-    method = sampling.with_candidates(method, candidates)
-    evaluator = _load_evaluator(evaluator_dir, data)
     labeled_indices = np.load(os.path.join(run_dir, data_lib.SPLIT_FILE))
-    name = report_name(candidates)
-    report = evaluate_method(method, data, evaluator, os.path.join(run_dir, name), seed, labeled_indices)
-    report.update({"num_labeled": config.num_labeled, "method": config.method, "step": step,
-                   "candidates": candidates})
-    _save(report, run_dir, name)
-    if candidates == 1:  # TensorBoard's eval/ scalars stay G's own.
+    report = _judge_and_save(method, data, evaluator_dir, run_dir, seed, labeled_indices, candidates,
+                             {"num_labeled": config.num_labeled, "method": config.method, "step": step})
+    if candidates == 1:  # TensorBoard's eval/ scalars and the run's curve belong to G's own report.
         _to_tensorboard(run_dir, step, report)
-    metrics_path = os.path.join(run_dir, METRICS_FILE)
-    if os.path.exists(metrics_path):
-        plots.plot_test_error([metrics_path], os.path.join(run_dir, "eval", "test_error_curve.png"),
-                              labels=[os.path.basename(os.path.normpath(run_dir))])
+        metrics_path = os.path.join(run_dir, METRICS_FILE)
+        if os.path.exists(metrics_path):
+            plots.plot_test_error([metrics_path], os.path.join(run_dir, "eval", "test_error_curve.png"),
+                                  labels=[os.path.basename(os.path.normpath(run_dir))])
     return report
 
 
 def evaluate_saved_model(export_dir, data_path=None, evaluator_dir=None, seed=0, candidates=1):
     """Judges an exported SavedModel the same way; writes EXPORT/eval.json and EXPORT/eval/*.png."""
-    saved = export.SavedModelMethod(export_dir)
-    metadata = saved.metadata
-    method = sampling.with_candidates(saved, candidates)
+    method = export.SavedModelMethod(export_dir)
+    metadata = method.metadata
     data = data_lib.load(metadata["dataset"], data_path if data_path is not None else metadata["data_path"])
-    evaluator = _load_evaluator(evaluator_dir, data)
-    labeled_indices = np.asarray(metadata["labeled_indices"])
+    details = {key: metadata[key] for key in ("num_labeled", "method", "step")}
+    details["saved_model"] = os.path.abspath(export_dir)
+    return _judge_and_save(method, data, evaluator_dir, export_dir, seed,
+                           np.asarray(metadata["labeled_indices"]), candidates, details)
+
+
+def _judge_and_save(method, data, evaluator_dir, directory, seed, labeled_indices, candidates, details):
+    """The suite on `method` (through the best-of-K sampler if candidates > 1), saved under DIRECTORY."""
     name = report_name(candidates)
-    report = evaluate_method(method, data, evaluator, os.path.join(export_dir, name), seed, labeled_indices)
-    report.update({key: metadata[key] for key in ("num_labeled", "method", "step")})
-    report.update({"saved_model": os.path.abspath(export_dir), "candidates": candidates})
-    _save(report, export_dir, name)
+    report = evaluate_method(sampling.with_candidates(method, candidates), data,
+                             _load_evaluator(evaluator_dir, data), os.path.join(directory, name), seed,
+                             labeled_indices)
+    report.update({**details, "candidates": candidates})
+    path = os.path.join(directory, name + ".json")
+    with open(path + ".tmp", "w") as file:
+        json.dump(report, file, indent=2)
+    os.replace(path + ".tmp", path)
     return report
 
 
@@ -73,13 +77,6 @@ def _load_evaluator(evaluator_dir, data):
     except ConfigError as missing:
         logging.warning("generator metrics skipped: %s", missing)
         return None
-
-
-def _save(report, directory, name="eval"):
-    path = os.path.join(directory, name + ".json")
-    with open(path + ".tmp", "w") as file:
-        json.dump(report, file, indent=2)
-    os.replace(path + ".tmp", path)
 
 
 def evaluate_method(method, data, evaluator, image_dir, seed=0, labeled_indices=None):
