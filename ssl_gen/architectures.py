@@ -39,4 +39,5 @@ def generator(config, spec, seed=None):
         return conv_networks.ConvGenerator(spec.image_shape, spec.num_classes, config.generator_channels,
                                            config.latent_dim, seed=seed)
     return networks.Generator(spec.image_shape, spec.num_classes, config.generator_units, config.latent_dim,
-                              seed=seed, tanh_scale=config.generator_tanh_scale)
+                              seed=seed, tanh_scale=config.generator_tanh_scale,
+                              output_init=config.generator_output_init)

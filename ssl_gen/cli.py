@@ -52,6 +52,9 @@ HELP = {
     "generator_tanh_scale": "mlp: G's output is tanh(scale · a). 0.5 is the anchors' sigmoid on [0, 1] "
                             "data mapped to [-1, 1] (2σ(a) − 1 = tanh(a/2)); 1.0, the default, is what "
                             "the results in docs/RESULTS.md used unless they say otherwise.",
+    "generator_output_init": "mlp: init of the direction of G's weight-normed output layer: normal "
+                             "(N(0, 0.1), the default) or glorot (the anchors' Glorot-uniform; its "
+                             "smaller weights make Adam turn the layer about 2.5x faster).",
     "classifier_from": "pseudo_label: a finished run (same data, labeled split and C) whose averaged C is "
                        "loaded and kept fixed; only G and D train, on its pseudo-labels.",
     "warmup_steps": "The label-coupling terms (C and G through D, R_p, G through C) start at this step "

@@ -34,6 +34,11 @@ def box_muller_normal(shape, seed):
     return tf.reshape(normals[:count], shape)
 
 
+# normal: N(0, 0.1), improved-gan's weight-normed `DenseLayer` (C, D). glorot: Lasagne's default, which
+# improved-gan's and Triple-GAN's `l2normalize` keeps for G's output layer.
+DIRECTION_INITS = ("normal", "glorot")
+
+
 class WeightNormDense(keras.layers.Layer):
     """Dense layer with W = v * g / ||v|| per output unit (Salimans & Kingma, 2016).
 
@@ -41,20 +46,30 @@ class WeightNormDense(keras.layers.Layer):
     init (`train_scale=False`); only the output layer trains it.
     """
 
-    def __init__(self, units, train_scale=False, seed=None, **kwargs):
+    def __init__(self, units, train_scale=False, seed=None, direction_init="normal", **kwargs):
         super().__init__(**kwargs)
+        if direction_init not in DIRECTION_INITS:
+            raise ValueError(f"direction_init must be one of {DIRECTION_INITS}; received {direction_init!r}")
         self.units = units
         self.train_scale = train_scale
         self.seed = seed
+        self.direction_init = direction_init
 
     def build(self, input_shape):
         fan_in = int(input_shape[-1])
         self.direction = self.add_weight(
             name="direction", shape=(fan_in, self.units),
-            initializer=keras.initializers.RandomNormal(stddev=0.1, seed=self.seed))
+            initializer=self._direction_initializer())
         self.scale = self.add_weight(name="scale", shape=(self.units,), initializer="ones",
                                      trainable=self.train_scale)
         self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+
+    def _direction_initializer(self):
+        # The norm is divided out, so the init's scale sets no function: it sets how fast Adam, whose
+        # steps are ~lr per weight whatever the gradient, turns the direction (smaller weights, faster).
+        if self.direction_init == "glorot":
+            return keras.initializers.GlorotUniform(seed=self.seed)
+        return keras.initializers.RandomNormal(stddev=0.1, seed=self.seed)
 
     def _unit_kernel(self):
         return self.direction / tf.norm(self.direction, axis=0, keepdims=True)

@@ -102,7 +102,7 @@ class Generator(keras.Model):
     """
 
     def __init__(self, image_shape, num_classes, hidden_units=(500, 500), latent_dim=100, seed=None,
-                 tanh_scale=1.0, **kwargs):
+                 tanh_scale=1.0, output_init="normal", **kwargs):
         super().__init__(**kwargs)
         self.tanh_scale = tanh_scale
         self.image_shape = tuple(image_shape)
@@ -116,7 +116,8 @@ class Generator(keras.Model):
         self.norms = [keras.layers.BatchNormalization(scale=False, epsilon=1e-6, synchronized=True)
                       for _ in hidden_units]
         self.output_dense = WeightNormDense(math.prod(self.image_shape), train_scale=True,
-                                            seed=None if seed is None else seed + 100)
+                                            seed=None if seed is None else seed + 100,
+                                            direction_init=output_init)
 
     def call(self, latents, labels, training=False):
         condition = _one_hot(labels, self.num_classes, latents.dtype)

@@ -2,6 +2,7 @@ import math
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from ssl_gen.layers import GaussianNoise, WeightNormDense, box_muller_normal
@@ -96,3 +97,22 @@ def test_mlp_generator_with_half_tanh_scale_is_the_anchors_sigmoid_mapped_to_min
     pre_activation = np.arctanh(full_tanh)  # the same weights: the same a under both maps
     sigmoid = 1.0 / (1.0 + np.exp(-pre_activation))
     np.testing.assert_allclose(anchors_map, 2.0 * sigmoid - 1.0, atol=1e-5)
+
+
+def test_glorot_output_init_gives_the_anchors_smaller_directions_and_a_unit_norm_function():
+    latents, labels = tf.random.uniform((4, 3), seed=2), tf.constant([0, 1, 0, 1])
+    norms = {}
+    for init in ("normal", "glorot"):
+        generator = Generator((8, 8, 1), 2, hidden_units=(30,), latent_dim=3, seed=0, output_init=init)
+        images = generator(latents, labels).numpy()
+        assert images.shape == (4, 8, 8, 1) and np.all(np.abs(images) <= 1.0)
+        direction = generator.output_dense.direction.numpy()
+        norms[init] = np.linalg.norm(direction, axis=0).mean()
+    glorot_limit = np.sqrt(6.0 / (32 + 64))  # fan_in = 30 hidden units + 2 one-hot classes
+    assert abs(norms["glorot"] - np.sqrt(32 * glorot_limit ** 2 / 3)) < 0.1 * norms["glorot"]
+    assert abs(norms["normal"] - np.sqrt(32) * 0.1) < 0.1 * norms["normal"]
+
+
+def test_unknown_direction_init_is_refused_naming_it():
+    with pytest.raises(ValueError, match="'uniform'"):
+        WeightNormDense(3, direction_init="uniform")
