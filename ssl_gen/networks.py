@@ -128,6 +128,22 @@ class Generator(keras.Model):
         images = tf.tanh(self.tanh_scale * self.output_dense(hidden))
         return tf.reshape(images, (-1,) + self.image_shape)
 
+    def adopt_tanh_scale(self, trained_scale, optimizer):
+        """Rescales weights trained under tanh(trained_scale · a) so that G's images are unchanged.
+
+        tanh(k·a) differs from tanh(a) only in the output layer's scale and bias (a = s·v̂·h + b):
+        multiplying both by trained_scale / k keeps every image. Adam's moments are rescaled with them
+        (m by k / trained_scale, v by its square), so the next steps are those a run trained at k all
+        along would take from these weights: in image space, steps on s and b grow by k / trained_scale.
+        """
+        ratio = trained_scale / self.tanh_scale
+        layer = self.output_dense
+        for variable in (layer.scale, layer.bias):
+            variable.assign(variable * ratio)
+            index = optimizer._get_variable_index(variable)
+            optimizer._momentums[index].assign(optimizer._momentums[index] / ratio)
+            optimizer._velocities[index].assign(optimizer._velocities[index] / ratio ** 2)
+
 
 def _glorot_dense(units, seed, offset, activation=None):
     return keras.layers.Dense(units, activation=activation, kernel_initializer=keras.initializers.GlorotUniform(

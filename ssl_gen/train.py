@@ -59,6 +59,11 @@ def run(config):
                       lambda start: MetricsCsv(run_dir, start), tensorboard, strategy)
     initial = image_conversion.to_model_range(data.x_train[_init_indices(len(data.x_train), config.seed)])
     start_step = trainer.restore_or_initialize(initial)
+    if start_step and "generator_tanh_scale" in changes:
+        method.adopt_generator_tanh_scale(changes["generator_tanh_scale"][0])
+        # At once: config.json already names the new scale, so a crash before the next save would
+        # resume the old-scale weights under it.
+        trainer.manager.save(checkpoint_number=start_step)
     if changes:
         logging.warning("resuming at step %d with changed settings %s (recorded in %s)", start_step,
                         changes, config_lib.CHANGES_FILE)

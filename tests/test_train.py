@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from ssl_gen import config as ssl_config
-from ssl_gen import data, methods, train
+from ssl_gen import data, methods, runs, train
 from ssl_gen.errors import ConfigError, TrainingError
 from ssl_gen.methods.triple_gan import TripleGan
 from ssl_gen.trainer import trackable
@@ -220,3 +220,39 @@ def test_a_classifier_source_without_a_run_or_checkpoint_is_refused(tmp_path, mn
     with pytest.raises(ConfigError, match="has no checkpoint"):
         train.run(tiny_config(tmp_path / "target", mnist_small_path, method="pseudo_label",
                               classifier_from=str(source)))
+
+
+def _generated_images(run_dir):
+    _, _, method, step = runs.restore(str(run_dir))
+    latents = method.sample_latents(6, seed=5)
+    return method.generate(tf.constant([0, 1, 2, 3, 4, 5]), latents).numpy(), method, step
+
+
+def test_changing_the_generator_tanh_scale_on_resume_keeps_g_and_rescales_adams_moments(
+        tmp_path, mnist_small_path):
+    run_dir = tmp_path / "run"
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=3, generator_tanh_scale=0.5,
+                          method="improved_gan"))
+    before, method, _ = _generated_images(run_dir)
+    output = method.generator.output_dense
+    index = method.generator_optimizer._get_variable_index(output.scale)
+    scale, velocity = output.scale.numpy(), method.generator_optimizer._velocities[index].numpy()
+    # Same train_steps: nothing is trained, so only the switch itself can change the images.
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=3, generator_tanh_scale=1.0,
+                          method="improved_gan"))
+    after, method, step = _generated_images(run_dir)
+    assert step == 3
+    np.testing.assert_allclose(after, before, atol=1e-5)
+    assert not np.allclose(before, np.tanh(2.0 * np.arctanh(np.clip(before, -0.999, 0.999))), atol=1e-3)
+    np.testing.assert_allclose(method.generator.output_dense.scale.numpy(), scale / 2.0, rtol=1e-6)
+    index = method.generator_optimizer._get_variable_index(method.generator.output_dense.scale)
+    np.testing.assert_allclose(method.generator_optimizer._velocities[index].numpy(), velocity * 4.0,
+                               rtol=1e-5)
+
+
+def test_changing_the_tanh_scale_of_a_method_without_one_is_refused(tmp_path, mnist_small_path):
+    run_dir = tmp_path / "run"
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=3, method="ssvae_m2"))
+    with pytest.raises(ConfigError, match="generator_tanh_scale cannot change on resume.*ssvae_m2"):
+        train.run(tiny_config(run_dir, mnist_small_path, train_steps=4, method="ssvae_m2",
+                              generator_tanh_scale=0.5))

@@ -4,6 +4,8 @@ import abc
 
 import tensorflow as tf
 
+from ssl_gen.errors import ConfigError
+
 
 class Method(abc.ABC):
     """A semi-supervised generative model: networks, optimisers, losses and one train step.
@@ -49,6 +51,11 @@ class Method(abc.ABC):
     @abc.abstractmethod
     def checkpoint_items(self):
         """{name: trackable} — everything that must survive a restart."""
+
+    def adopt_generator_tanh_scale(self, trained_scale):
+        """Called on resume when --generator_tanh_scale changed: keep G's function (networks.Generator)."""
+        raise ConfigError(f"--generator_tanh_scale cannot change on resume for --method={self.config.method} "
+                          f"(the run was trained with {trained_scale}); use a new --output_dir")
 
 
 def apply_gradients(tape, loss, network, optimizer):

@@ -55,6 +55,11 @@ class ImprovedGan(Method):
         self.classifier.logits_and_features(unlabeled_images, training=True, initialize=True)
         self.average.reset()
 
+    def adopt_generator_tanh_scale(self, trained_scale):
+        if self.config.architecture != "mlp":
+            return  # the conv G has no tanh scale; the flag does not reach it
+        self.generator.adopt_tanh_scale(trained_scale, self.generator_optimizer)
+
     def _updates(self):
         return ((self.classifier, self.classifier_optimizer), (self.generator, self.generator_optimizer))
 
