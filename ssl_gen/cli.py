@@ -38,6 +38,9 @@ HELP = {
     "generator_feature_matching_weight": "Weight of G's feature matching on C's last hidden layer.",
     "generator_classification_weight": "Weight of C's cross-entropy on G's samples in G's loss "
                                        "(after warm-up).",
+    "class_balance_weight": "improved_gan / triple_gan: weight of KL(uniform || C's mean prediction on "
+                            "the unlabeled batch), against whole classes merging into one cluster "
+                            "(Triple-GAN's balance term). loss/classifier/balance is logged at any weight.",
     "augment_shift": "improved_gan / triple_gan: C's labeled images are each shifted by up to this many "
                      "pixels (0: off). Unlabeled and generated images are not: see improved_gan.py. "
                      "Experimental: at 2 on MNIST-100 C improved much faster, then the GAN game "

@@ -54,6 +54,9 @@ class Config:
     # C's terms through D and on G's samples measured harmful on MNIST-100 (docs/RESULTS.md): off.
     classifier_adversarial_weight: float = 0.0
     classifier_generated_weight: float = 0.0
+    # improved_gan / triple_gan: C's KL(uniform ‖ batch-mean prediction) on unlabeled images
+    # (Triple-GAN's balance term); untested at scale so far.
+    class_balance_weight: float = 0.0
     generator_adversarial_weight: float = 0.1
     generator_feature_matching_weight: float = 1.0
     generator_classification_weight: float = 0.0
@@ -111,6 +114,8 @@ class Config:
         for name in ("collapse_threshold", "collapse_check_after"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0; received {getattr(self, name)}")
+        if self.class_balance_weight < 0:
+            raise ConfigError(f"class_balance_weight must be >= 0; received {self.class_balance_weight}")
         if self.augment_shift < 0:
             raise ConfigError(f"augment_shift must be >= 0 pixels; received {self.augment_shift}")
         if self.train_steps <= 0 and self.epochs <= 0:

@@ -69,6 +69,25 @@ def test_classifier_loss_weights_its_components():
     assert float(result["generated"]) > float(result["supervised"])  # label 1 is the unlikely class.
 
 
+def test_class_balance_is_zero_for_an_even_batch_and_grows_as_classes_merge():
+    even = np.log(np.eye(4, dtype=np.float32) + 1e-6)  # one confident prediction per class
+    merged = np.log(np.tile(np.array([[1.0, 1e-6, 1e-6, 1e-6]], np.float32), (4, 1)))
+    half = np.log(np.array([[0.5, 0.5, 1e-6, 1e-6]] * 4, np.float32))
+    assert float(losses.class_balance(even)) == pytest.approx(0.0, abs=1e-4)
+    assert 0.5 < float(losses.class_balance(half)) < float(losses.class_balance(merged))
+
+
+def test_classifier_loss_adds_the_weighted_balance_term():
+    logits = np.array([[2.0, 0.0], [3.0, 0.0]], np.float32)
+    off = losses.classifier_loss(logits, np.array([0, 0]), logits, logits, np.array([1, 1]), None,
+                                 unsupervised_weight=1.0, adversarial_weight=0.0, generated_weight=0.0)
+    on = losses.classifier_loss(logits, np.array([0, 0]), logits, logits, np.array([1, 1]), None,
+                                unsupervised_weight=1.0, adversarial_weight=0.0, generated_weight=0.0,
+                                balance_weight=2.0)
+    assert float(on["balance"]) > 0.1  # both images lean to class 0
+    assert float(on["total"]) == pytest.approx(float(off["total"]) + 2.0 * float(on["balance"]))
+
+
 def test_generator_loss_weights_its_components():
     result = losses.generator_loss(np.array([1.0]), np.ones((2, 3)), np.zeros((2, 3)),
                                    np.array([[0.0, 1.0]]), np.array([1]), 2.0, 3.0, 4.0)
