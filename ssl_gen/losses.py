@@ -46,28 +46,29 @@ def confidence_weighted_adversarial(classifier_logits, pair_logits):
     return _mean(confidence * tf.nn.softplus(-tf.stop_gradient(tf.cast(pair_logits, tf.float32))))
 
 
-def class_balance(logits):
+def class_balance(logits, batch_mean=_batch_mean):
     """KL(uniform ‖ batch mean of C's probabilities): 0 when C spreads a batch evenly over the classes.
 
     Triple-GAN's 1e-3·CE(mean_batch C(x_u), uniform) minus its constant log K. It grows when C gives
-    whole classes to one cluster, the MNIST-20 failure (docs/RESULTS.md). Per replica under a strategy.
+    whole classes to one cluster, the MNIST-20 failure (docs/RESULTS.md). `batch_mean` as in
+    `feature_matching`: a distributed step measures the global batch's balance.
     """
     probabilities = tf.nn.softmax(tf.cast(logits, tf.float32))
-    mean = tf.reduce_mean(probabilities, axis=0)
+    mean = batch_mean(probabilities)
     classes = tf.cast(tf.shape(mean)[0], tf.float32)
     return -tf.reduce_mean(tf.math.log(mean + 1e-8)) - tf.math.log(classes)
 
 
 def classifier_loss(labeled_logits, labels, unlabeled_logits, generated_logits, generated_labels,
                     pair_logits_of_unlabeled, unsupervised_weight, adversarial_weight, generated_weight,
-                    balance_weight=0.0):
+                    balance_weight=0.0, batch_mean=_batch_mean):
     """C: labeled CE + Improved-GAN's real/fake term + Triple-GAN's D term + R_p on G's samples + class
     balance on the unlabeled batch (logged at any weight: it shows classes merging)."""
     components = {
         "supervised": supervised_cross_entropy(labeled_logits, labels),
         "unsupervised": improved_gan_unsupervised(unlabeled_logits, generated_logits),
         "generated": supervised_cross_entropy(generated_logits, generated_labels),
-        "balance": class_balance(unlabeled_logits),
+        "balance": class_balance(unlabeled_logits, batch_mean),
     }
     components["total"] = (components["supervised"]
                            + unsupervised_weight * components["unsupervised"]

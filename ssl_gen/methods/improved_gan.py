@@ -143,7 +143,8 @@ class ImprovedGan(Method):
             classifier_losses = losses.classifier_loss(
                 labeled_logits, labeled["label"], unlabeled_logits, generated_logits, generated_labels,
                 pair_logits, config.unsupervised_weight, ramp * config.classifier_adversarial_weight,
-                ramp * config.classifier_generated_weight, config.class_balance_weight)
+                ramp * config.classifier_generated_weight, config.class_balance_weight,
+                batch_mean=distribute.global_batch_mean)
         apply_gradients(tape, classifier_losses["total"], self.classifier, self.classifier_optimizer)
         return classifier_losses, tf.stop_gradient(unlabeled_logits)
 

@@ -26,7 +26,8 @@ def main(data_path, out_dir):
                              input_noise=0.0, hidden_noise=0.0, train_steps=4, log_every=1,
                              eval_every=1, checkpoint_every=4, warmup_steps=0,
                              generator_adversarial_weight=1.0, classifier_adversarial_weight=0.1,
-                             classifier_generated_weight=0.1, generator_classification_weight=0.1)
+                             classifier_generated_weight=0.1, generator_classification_weight=0.1,
+                             class_balance_weight=0.1)
         train.run(config)
 
 
