@@ -41,6 +41,9 @@ HELP = {
     "class_balance_weight": "improved_gan / triple_gan: weight of KL(uniform || C's mean prediction on "
                             "the unlabeled batch), against whole classes merging into one cluster "
                             "(Triple-GAN's balance term). loss/classifier/balance is logged at any weight.",
+    "classifier_entropy_weight": "improved_gan / triple_gan: weight of the entropy of C's predictions on "
+                                 "the unlabeled batch (Triple-GAN's 0.3), so each cluster takes the label "
+                                 "of the labeled images in it. loss/classifier/entropy is logged at any weight.",
     "augment_shift": "improved_gan / triple_gan: C's labeled images are each shifted by up to this many "
                      "pixels (0: off). Unlabeled and generated images are not: see improved_gan.py. "
                      "Experimental: at 2 on MNIST-100 C improved much faster, then the GAN game "

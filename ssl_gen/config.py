@@ -58,6 +58,8 @@ class Config:
     # (Triple-GAN's balance term). At 0.3 on MNIST-20 it spread C's predictions evenly but the clusters
     # kept wrong labels (docs/RESULTS.md); off by default.
     class_balance_weight: float = 0.0
+    # improved_gan / triple_gan: Triple-GAN's 0.3·H(C(x_u)), which ties each cluster to its labels.
+    classifier_entropy_weight: float = 0.0
     generator_adversarial_weight: float = 0.1
     generator_feature_matching_weight: float = 1.0
     generator_classification_weight: float = 0.0
@@ -115,8 +117,9 @@ class Config:
         for name in ("collapse_threshold", "collapse_check_after"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0; received {getattr(self, name)}")
-        if self.class_balance_weight < 0:
-            raise ConfigError(f"class_balance_weight must be >= 0; received {self.class_balance_weight}")
+        for name in ("class_balance_weight", "classifier_entropy_weight"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0; received {getattr(self, name)}")
         if self.augment_shift < 0:
             raise ConfigError(f"augment_shift must be >= 0 pixels; received {self.augment_shift}")
         if self.train_steps <= 0 and self.epochs <= 0:

@@ -59,21 +59,35 @@ def class_balance(logits, batch_mean=_batch_mean):
     return -tf.reduce_mean(tf.math.log(mean + 1e-8)) - tf.math.log(classes)
 
 
+def prediction_entropy(logits):
+    """Mean entropy of C's class probabilities (Triple-GAN's H(C(x_u)), weight 0.3 in its C loss).
+
+    Minimising it makes C commit each unlabeled image to one class, so a cluster takes the label of the
+    labeled images inside it: Improved-GAN's real/fake term only asks that *some* logit be high.
+    """
+    logits = tf.cast(logits, tf.float32)
+    probabilities = tf.nn.softmax(logits)
+    return _mean(-tf.reduce_sum(probabilities * tf.nn.log_softmax(logits), axis=1))
+
+
 def classifier_loss(labeled_logits, labels, unlabeled_logits, generated_logits, generated_labels,
                     pair_logits_of_unlabeled, unsupervised_weight, adversarial_weight, generated_weight,
-                    balance_weight=0.0, batch_mean=_batch_mean):
+                    balance_weight=0.0, entropy_weight=0.0, batch_mean=_batch_mean):
     """C: labeled CE + Improved-GAN's real/fake term + Triple-GAN's D term + R_p on G's samples + class
-    balance on the unlabeled batch (logged at any weight: it shows classes merging)."""
+    balance and entropy on the unlabeled batch (both logged at any weight: they show classes merging
+    and C's confidence)."""
     components = {
         "supervised": supervised_cross_entropy(labeled_logits, labels),
         "unsupervised": improved_gan_unsupervised(unlabeled_logits, generated_logits),
         "generated": supervised_cross_entropy(generated_logits, generated_labels),
         "balance": class_balance(unlabeled_logits, batch_mean),
+        "entropy": prediction_entropy(unlabeled_logits),
     }
     components["total"] = (components["supervised"]
                            + unsupervised_weight * components["unsupervised"]
                            + generated_weight * components["generated"]
-                           + balance_weight * components["balance"])
+                           + balance_weight * components["balance"]
+                           + entropy_weight * components["entropy"])
     if pair_logits_of_unlabeled is not None:  # None when the term is off and D was not run.
         components["adversarial"] = confidence_weighted_adversarial(unlabeled_logits,
                                                                     pair_logits_of_unlabeled)

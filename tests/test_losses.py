@@ -77,6 +77,25 @@ def test_class_balance_is_zero_for_an_even_batch_and_grows_as_classes_merge():
     assert 0.5 < float(losses.class_balance(half)) < float(losses.class_balance(merged))
 
 
+def test_prediction_entropy_is_zero_when_confident_and_log_k_when_uniform():
+    confident = np.array([[30.0, 0.0, 0.0, 0.0]], np.float32)
+    uniform = np.zeros((1, 4), np.float32)
+    assert float(losses.prediction_entropy(confident)) == pytest.approx(0.0, abs=1e-4)
+    assert float(losses.prediction_entropy(uniform)) == pytest.approx(np.log(4.0), rel=1e-5)
+
+
+def test_classifier_loss_adds_the_weighted_entropy_of_the_unlabeled_batch_only():
+    labeled = np.array([[9.0, 0.0]], np.float32)  # confident: would give ~0 entropy if used
+    unsure = np.array([[0.0, 0.0], [0.1, 0.0]], np.float32)
+    kwargs = dict(unsupervised_weight=1.0, adversarial_weight=0.0, generated_weight=0.0)
+    off = losses.classifier_loss(labeled, np.array([0]), unsure, unsure, np.array([1, 1]), None, **kwargs)
+    on = losses.classifier_loss(labeled, np.array([0]), unsure, unsure, np.array([1, 1]), None,
+                                entropy_weight=0.3, **kwargs)
+    assert float(on["entropy"]) == pytest.approx(float(losses.prediction_entropy(unsure)))
+    assert float(on["entropy"]) > 0.6  # near log 2: measured on the unsure unlabeled batch
+    assert float(on["total"]) == pytest.approx(float(off["total"]) + 0.3 * float(on["entropy"]))
+
+
 def test_classifier_loss_adds_the_weighted_balance_term():
     logits = np.array([[2.0, 0.0], [3.0, 0.0]], np.float32)
     off = losses.classifier_loss(logits, np.array([0, 0]), logits, logits, np.array([1, 1]), None,

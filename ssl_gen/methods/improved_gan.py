@@ -144,7 +144,7 @@ class ImprovedGan(Method):
                 labeled_logits, labeled["label"], unlabeled_logits, generated_logits, generated_labels,
                 pair_logits, config.unsupervised_weight, ramp * config.classifier_adversarial_weight,
                 ramp * config.classifier_generated_weight, config.class_balance_weight,
-                batch_mean=distribute.global_batch_mean)
+                entropy_weight=config.classifier_entropy_weight, batch_mean=distribute.global_batch_mean)
         apply_gradients(tape, classifier_losses["total"], self.classifier, self.classifier_optimizer)
         return classifier_losses, tf.stop_gradient(unlabeled_logits)
 
