@@ -30,7 +30,9 @@ def run(config):
     logging.info("strategy %s: %d replicas in sync%s", config.strategy, strategy.num_replicas_in_sync,
                  "" if chief else " (non-chief worker: writes no logs)")
     run_dir = _prepare_dir(config.output_dir)
-    changes = config_lib.save_or_check(config, run_dir, write=chief)
+    changes = config_lib.save_or_check(config, run_dir, write=False)
+    _refuse_changes_the_method_cannot_adopt(config, changes)
+    config_lib.save_or_check(config, run_dir, write=chief)
     runs.set_precision(config)
     data = runs.load_data(config)
     labeled_indices = data_lib.load_or_create_split(
@@ -71,6 +73,14 @@ def run(config):
             config_lib.record_changes(run_dir, changes, start_step)
     trainer.fit(total_steps, start_step)
     return final_metrics
+
+
+def _refuse_changes_the_method_cannot_adopt(config, changes):
+    if "generator_tanh_scale" in changes and not methods.get_class(config.method).generator_reads_tanh_scale(config):
+        trained = changes["generator_tanh_scale"][0]
+        raise ConfigError(f"--generator_tanh_scale cannot change on resume for --method={config.method} "
+                          f"--architecture={config.architecture}: its G has no tanh scale (the run was "
+                          f"saved with {trained}); keep {trained} or use a new --output_dir")
 
 
 def evaluate_during_training(method, data, run_dir, step, tensorboard, evaluator=None):

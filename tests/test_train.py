@@ -251,9 +251,20 @@ def test_changing_the_generator_tanh_scale_on_resume_keeps_g_and_rescales_adams_
                                rtol=1e-5)
 
 
-def test_changing_the_tanh_scale_of_a_method_without_one_is_refused(tmp_path, mnist_small_path):
+def test_changing_the_tanh_scale_of_a_method_without_one_is_refused_before_config_is_rewritten(
+        tmp_path, mnist_small_path):
     run_dir = tmp_path / "run"
     train.run(tiny_config(run_dir, mnist_small_path, train_steps=3, method="ssvae_m2"))
+    saved = (run_dir / "config.json").read_text()
     with pytest.raises(ConfigError, match="generator_tanh_scale cannot change on resume.*ssvae_m2"):
         train.run(tiny_config(run_dir, mnist_small_path, train_steps=4, method="ssvae_m2",
                               generator_tanh_scale=0.5))
+    assert (run_dir / "config.json").read_text() == saved
+
+
+@pytest.mark.parametrize("method,architecture,reads", [
+    ("improved_gan", "mlp", True), ("triple_gan", "mlp", True), ("pseudo_label", "mlp", True),
+    ("improved_gan", "conv", False), ("triple_gan", "conv", False), ("ssvae_m2", "mlp", False)])
+def test_only_a_tanh_generator_reads_the_tanh_scale(method, architecture, reads):
+    config = ssl_config.Config(method=method, architecture=architecture)
+    assert methods.get_class(method).generator_reads_tanh_scale(config) is reads

@@ -11,7 +11,11 @@ METHODS = {"triple_gan": TripleGan, "improved_gan": ImprovedGan, "ssvae_m2": SsV
            "pseudo_label": PseudoLabel}
 
 
+def get_class(name):
+    if name not in METHODS:
+        raise ConfigError(f"unknown method {name!r}; choose one of {sorted(METHODS)}")
+    return METHODS[name]
+
+
 def create(config, spec, total_steps):
-    if config.method not in METHODS:
-        raise ConfigError(f"unknown method {config.method!r}; choose one of {sorted(METHODS)}")
-    return METHODS[config.method](config, spec, total_steps)
+    return get_class(config.method)(config, spec, total_steps)

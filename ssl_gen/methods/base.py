@@ -4,7 +4,6 @@ import abc
 
 import tensorflow as tf
 
-from ssl_gen.errors import ConfigError
 
 
 class Method(abc.ABC):
@@ -52,10 +51,19 @@ class Method(abc.ABC):
     def checkpoint_items(self):
         """{name: trackable} — everything that must survive a restart."""
 
+    @classmethod
+    def generator_reads_tanh_scale(cls, config):
+        """Whether G's output is tanh(scale·a) (networks.Generator), so the scale may change on resume.
+
+        Asked before config.json is rewritten: a change the method cannot adopt is refused with the
+        run directory untouched.
+        """
+        return False
+
     def adopt_generator_tanh_scale(self, trained_scale):
         """Called on resume when --generator_tanh_scale changed: keep G's function (networks.Generator)."""
-        raise ConfigError(f"--generator_tanh_scale cannot change on resume for --method={self.config.method} "
-                          f"(the run was trained with {trained_scale}); use a new --output_dir")
+        raise NotImplementedError(f"{type(self).__name__} says its G reads the tanh scale but cannot adopt "
+                                  "a new one")
 
 
 def apply_gradients(tape, loss, network, optimizer):

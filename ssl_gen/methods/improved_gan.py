@@ -55,9 +55,11 @@ class ImprovedGan(Method):
         self.classifier.logits_and_features(unlabeled_images, training=True, initialize=True)
         self.average.reset()
 
+    @classmethod
+    def generator_reads_tanh_scale(cls, config):
+        return config.architecture == "mlp"  # the conv G has no tanh scale
+
     def adopt_generator_tanh_scale(self, trained_scale):
-        if self.config.architecture != "mlp":
-            return  # the conv G has no tanh scale; the flag does not reach it
         self.generator.adopt_tanh_scale(trained_scale, self.generator_optimizer)
 
     def _updates(self):
