@@ -58,12 +58,15 @@ class Config:
     # (Triple-GAN's balance term). At 0.3 on MNIST-20 it spread C's predictions evenly but the clusters
     # kept wrong labels (docs/RESULTS.md); off by default.
     class_balance_weight: float = 0.0
-    # improved_gan / triple_gan: Triple-GAN's 0.3·H(C(x_u)), which ties each cluster to its labels.
+    # improved_gan / triple_gan: Triple-GAN's 0.3·H(C(x_u)). At 0.3 from step 0 on MNIST-20 C
+    # committed early and gave most images to one class (56.6 % error at 6,700; docs/RESULTS.md): off.
     classifier_entropy_weight: float = 0.0
     generator_adversarial_weight: float = 0.1
     generator_feature_matching_weight: float = 1.0
     generator_classification_weight: float = 0.0
-    augment_shift: int = 0  # improved_gan / triple_gan: random shift of C's labeled images, in pixels
+    # improved_gan / triple_gan: random shift of C's labeled images, in pixels. At 2 it took MNIST-20
+    # from 23 % to 4.7 % at 16k steps; at MNIST-100 it led early and fell behind (docs/RESULTS.md).
+    augment_shift: int = 0
     encoder_units: tuple = (500,)  # ssvae_m2's q(z|x,y)
     m2_alpha: float = 0.1  # ssvae_m2: Kingma et al.'s α = 0.1·N
     confidence_threshold: float = 0.95  # pseudo_label: FixMatch's τ
