@@ -65,7 +65,7 @@ class Config:
     generator_feature_matching_weight: float = 1.0
     generator_classification_weight: float = 0.0
     # improved_gan / triple_gan: random shift of C's labeled images, in pixels. At 2 it took MNIST-20
-    # from 23 % to 4.7 % at 16k steps; at MNIST-100 it led early and fell behind (docs/RESULTS.md).
+    # seed 1 from 31.0 % to 4.7 % at 16k steps; at MNIST-100 it led early and fell behind (docs/RESULTS.md).
     augment_shift: int = 0
     encoder_units: tuple = (500,)  # ssvae_m2's q(z|x,y)
     m2_alpha: float = 0.1  # ssvae_m2: Kingma et al.'s α = 0.1·N
