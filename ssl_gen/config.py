@@ -195,32 +195,36 @@ def load(run_dir):
     return Config.from_dict({**_BEFORE_THE_FIELD_EXISTED, **values})
 
 
-def save_or_check(config, run_dir, write=True):
-    """Writes config.json; if the directory already holds a run, it must be the same experiment.
+def check_against_saved(config, run_dir):
+    """If the directory already holds a run, it must be the same experiment.
 
     Returns the settings that differ from the previous invocation's, {name: (old, new)}, for
-    `record_changes`. `write=False` (non-chief workers) only checks.
+    `record_changes`. Writes nothing, so a caller can refuse a change before `save` overwrites the record.
     """
     path = os.path.join(run_dir, CONFIG_FILE)
-    changes = {}
-    if os.path.exists(path):
-        previous = load(run_dir)
-        changes = {field.name: (getattr(previous, field.name), getattr(config, field.name))
-                   for field in dataclasses.fields(Config)
-                   if field.name not in _NOT_SETTINGS
-                   and getattr(previous, field.name) != getattr(config, field.name)}
-        clashes = {name: changes[name] for name in IDENTITY_FIELDS if name in changes}
-        if clashes:
-            details = ", ".join(f"{name}: run has {old!r}, received {new!r}"
-                                for name, (old, new) in clashes.items())
-            raise ConfigError(f"{run_dir!r} holds a different run ({details}); "
-                              "use a new --output_dir or the same settings")
-    if write:
-        temporary = path + ".tmp"
-        with open(temporary, "w") as file:
-            file.write(config.to_json())
-        os.replace(temporary, path)
+    if not os.path.exists(path):
+        return {}
+    previous = load(run_dir)
+    changes = {field.name: (getattr(previous, field.name), getattr(config, field.name))
+               for field in dataclasses.fields(Config)
+               if field.name not in _NOT_SETTINGS
+               and getattr(previous, field.name) != getattr(config, field.name)}
+    clashes = {name: changes[name] for name in IDENTITY_FIELDS if name in changes}
+    if clashes:
+        details = ", ".join(f"{name}: run has {old!r}, received {new!r}"
+                            for name, (old, new) in clashes.items())
+        raise ConfigError(f"{run_dir!r} holds a different run ({details}); "
+                          "use a new --output_dir or the same settings")
     return changes
+
+
+def save(config, run_dir):
+    """Writes config.json atomically."""
+    path = os.path.join(run_dir, CONFIG_FILE)
+    temporary = path + ".tmp"
+    with open(temporary, "w") as file:
+        file.write(config.to_json())
+    os.replace(temporary, path)
 
 
 def record_changes(run_dir, changes, step):

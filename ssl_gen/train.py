@@ -30,9 +30,10 @@ def run(config):
     logging.info("strategy %s: %d replicas in sync%s", config.strategy, strategy.num_replicas_in_sync,
                  "" if chief else " (non-chief worker: writes no logs)")
     run_dir = _prepare_dir(config.output_dir)
-    changes = config_lib.save_or_check(config, run_dir, write=False)
+    changes = config_lib.check_against_saved(config, run_dir)
     _refuse_changes_the_method_cannot_adopt(config, changes)
-    config_lib.save_or_check(config, run_dir, write=chief)
+    if chief:
+        config_lib.save(config, run_dir)
     runs.set_precision(config)
     data = runs.load_data(config)
     labeled_indices = data_lib.load_or_create_split(

@@ -5,7 +5,6 @@ import abc
 import tensorflow as tf
 
 
-
 class Method(abc.ABC):
     """A semi-supervised generative model: networks, optimisers, losses and one train step.
 
