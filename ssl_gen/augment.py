@@ -6,6 +6,7 @@ adds a larger shift and cutout (google-research/fixmatch `augment` / `cutout`; R
 not apply to one-channel digits).
 """
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -27,6 +28,37 @@ def random_shift(images, max_shift, seed):
     columns = offsets[:, 1:] + tf.range(width)[None, :]
     shifted = tf.gather(padded, rows, axis=1, batch_dims=1)
     return tf.gather(shifted, columns, axis=2, batch_dims=1)
+
+
+def affine_transforms(angles, scales, height, width):
+    """ImageProjectiveTransformV3 rows that rotate by `angles` (radians) and scale by `scales` about the
+    image centre. The op maps each output pixel (x = column, y = row) to the input point it samples, so
+    the rows hold the inverse map: input = centre + R(−θ)/s · (output − centre)."""
+    cos, sin = tf.cos(angles) / scales, tf.sin(angles) / scales
+    centre_x = (tf.cast(width, tf.float32) - 1.0) / 2.0
+    centre_y = (tf.cast(height, tf.float32) - 1.0) / 2.0
+    zeros = tf.zeros_like(angles)
+    return tf.stack([cos, sin, centre_x - cos * centre_x - sin * centre_y,
+                     -sin, cos, centre_y + sin * centre_x - cos * centre_y, zeros, zeros], axis=1)
+
+
+def random_affine(images, max_rotation_degrees, max_scale, seed):
+    """Rotates each image by up to ±`max_rotation_degrees` and scales it by a factor in
+    [1 − max_scale, 1 + max_scale], about the centre, bilinearly; the uncovered border is filled with -1.
+
+    Shifts alone leave C two poses per class at MNIST-20; small rotations and size changes are the
+    other variations of handwriting (as in the elastic/affine distortions of Simard et al., 2003).
+    """
+    if max_rotation_degrees == 0 and max_scale == 0:
+        return images
+    shape = tf.shape(images)
+    draws = tf.random.stateless_uniform([shape[0], 2], seed=seed, minval=-1.0, maxval=1.0)
+    angles = draws[:, 0] * (max_rotation_degrees * np.pi / 180.0)
+    scales = 1.0 + draws[:, 1] * max_scale
+    transforms = affine_transforms(angles, scales, shape[1], shape[2])
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=shape[1:3], fill_value=-1.0,
+        interpolation="BILINEAR", fill_mode="CONSTANT")
 
 
 def cutout(images, size, seed):

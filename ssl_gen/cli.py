@@ -49,6 +49,10 @@ HELP = {
                      "At 2 it is what makes MNIST-20 work (seed 1 at 16k steps: 4.7 %, against "
                      "31.0 % unshifted; 7.7 % mean over 3 seeds at 30k); at MNIST-100 it led early, "
                      "then fell behind (docs/RESULTS.md).",
+    "augment_rotation": "improved_gan / triple_gan: C's labeled images are each rotated by up to this many "
+                        "degrees either way (0: off), about the centre, before --augment_shift.",
+    "augment_scale": "improved_gan / triple_gan: C's labeled images are each scaled by a factor in "
+                     "[1 - this, 1 + this] (0: off), about the centre, before --augment_shift.",
     "encoder_units": "ssvae_m2: hidden widths of the encoder q(z|x,y) (the decoder uses --generator_units).",
     "m2_alpha": "ssvae_m2: weight of q(y|x)'s labeled cross-entropy is m2_alpha * num_labeled "
                 "(Kingma et al.'s alpha = 0.1 N, on batch means).",

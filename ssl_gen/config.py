@@ -67,6 +67,9 @@ class Config:
     # improved_gan / triple_gan: random shift of C's labeled images, in pixels. At 2 it took MNIST-20
     # seed 1 from 31.0 % to 4.7 % at 16k steps; at MNIST-100 it led early and fell behind (docs/RESULTS.md).
     augment_shift: int = 0
+    # improved_gan / triple_gan: random rotation (degrees) and scaling of C's labeled images, before the shift.
+    augment_rotation: float = 0.0
+    augment_scale: float = 0.0
     encoder_units: tuple = (500,)  # ssvae_m2's q(z|x,y)
     m2_alpha: float = 0.1  # ssvae_m2: Kingma et al.'s α = 0.1·N
     confidence_threshold: float = 0.95  # pseudo_label: FixMatch's τ
@@ -125,6 +128,10 @@ class Config:
                 raise ConfigError(f"{name} must be >= 0; received {getattr(self, name)}")
         if self.augment_shift < 0:
             raise ConfigError(f"augment_shift must be >= 0 pixels; received {self.augment_shift}")
+        if not 0.0 <= self.augment_rotation < 180.0:
+            raise ConfigError(f"augment_rotation must lie in [0, 180) degrees; received {self.augment_rotation}")
+        if not 0.0 <= self.augment_scale < 1.0:
+            raise ConfigError(f"augment_scale must lie in [0, 1); received {self.augment_scale}")
         if self.train_steps <= 0 and self.epochs <= 0:
             raise ConfigError(f"train_steps must be positive (or epochs > 0); received "
                               f"train_steps={self.train_steps}, epochs={self.epochs}")

@@ -42,3 +42,56 @@ def test_cutout_blanks_one_square_of_the_given_size_at_most():
         # A full square when it is away from the border.
         if rows.min() > 0 and columns.min() > 0 and rows.max() < 19 and columns.max() < 19:
             assert len(rows) == 36
+
+
+def _dot(size, row, column):
+    images = -np.ones((1, size, size, 1), np.float32)
+    images[0, row, column, 0] = 1.0
+    return tf.constant(images)
+
+
+def _brightest(image):
+    return tuple(np.unravel_index(np.argmax(image[..., 0]), image.shape[:2]))
+
+
+def _transform(images, angle_degrees, scale):
+    transforms = augment.affine_transforms(tf.constant([np.radians(angle_degrees)], tf.float32),
+                                           tf.constant([scale], tf.float32), 11, 11)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=[11, 11], fill_value=-1.0,
+        interpolation="BILINEAR", fill_mode="CONSTANT").numpy()[0]
+
+
+def test_affine_rotates_and_scales_about_the_centre():
+    # A dot 4 pixels right of the centre (5, 5) of an 11×11 image.
+    dot = _dot(11, 5, 9)
+    assert _brightest(_transform(dot, 0.0, 1.0)) == (5, 9)
+    assert _brightest(_transform(dot, 90.0, 1.0)) == (9, 5)   # a quarter turn: to 4 below the centre
+    assert _brightest(_transform(dot, -90.0, 1.0)) == (1, 5)
+    assert _brightest(_transform(dot, 180.0, 1.0)) == (5, 1)
+    assert _brightest(_transform(_dot(11, 5, 7), 0.0, 2.0)) == (5, 9)  # twice as far from the centre
+    assert _brightest(_transform(_dot(11, 5, 5), 37.0, 1.3)) == (5, 5)  # the centre stays
+
+
+def test_random_affine_stays_within_its_limits_and_fills_the_border_with_background():
+    images = tf.repeat(_dot(21, 10, 16), 64, axis=0)  # radius 6 at angle 0
+    moved = augment.random_affine(images, 20.0, 0.2, tf.constant([3, -1])).numpy()
+    angles, radii = [], []
+    for image in moved:
+        row, column = _brightest(image)
+        angles.append(np.degrees(np.arctan2(row - 10, column - 10)))
+        radii.append(np.hypot(row - 10, column - 10))
+        assert image[0, 0, 0] == -1.0 and image.max() <= 1.0
+    # Integer pixel positions: a rounding margin of one pixel at radius 6 (~10 degrees).
+    assert max(np.abs(angles)) <= 20.0 + 10.0 and min(radii) >= 6 * 0.8 - 1 and max(radii) <= 6 * 1.2 + 1
+    assert np.std(angles) > 3.0 and np.std(radii) > 0.3, "every image got the same transform"
+    assert np.count_nonzero(np.abs(angles) > 5.0) > 10, "rotations far below the limit"
+
+
+def test_random_affine_is_the_identity_when_off_and_reproducible_in_the_seed():
+    images = tf.random.stateless_uniform((4, 12, 12, 1), seed=[1, 2], minval=-1, maxval=1)
+    np.testing.assert_array_equal(augment.random_affine(images, 0.0, 0.0, tf.constant([1, 1])).numpy(),
+                                  images.numpy())
+    first = augment.random_affine(images, 10.0, 0.1, tf.constant([4, -1])).numpy()
+    np.testing.assert_array_equal(first, augment.random_affine(images, 10.0, 0.1, tf.constant([4, -1])).numpy())
+    assert not np.array_equal(first, augment.random_affine(images, 10.0, 0.1, tf.constant([4, -2])).numpy())

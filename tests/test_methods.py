@@ -33,7 +33,7 @@ def small_mnist(mnist_small_path):
 # Every coupling term and option switched on from step 0, so the step's full path is exercised.
 COUPLED = dict(warmup_steps=0, classifier_adversarial_weight=0.1, classifier_generated_weight=0.1,
                generator_classification_weight=0.1, augment_shift=2, class_balance_weight=0.3,
-               classifier_entropy_weight=0.3)
+               classifier_entropy_weight=0.3, augment_rotation=10.0, augment_scale=0.1)
 
 
 @pytest.mark.parametrize("overrides", [{}, COUPLED], ids=["defaults", "coupled"])

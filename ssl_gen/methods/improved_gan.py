@@ -151,10 +151,15 @@ class ImprovedGan(Method):
         return classifier_losses, tf.stop_gradient(unlabeled_logits)
 
     def _augment(self, images):
-        if not self.config.augment_shift:
+        config = self.config
+        if not (config.augment_shift or config.augment_rotation or config.augment_scale):
             return images
-        (seed,) = step_seeds(self.classifier_optimizer.iterations, 1)
-        return augment.random_shift(images, self.config.augment_shift, seed)
+        # The shift keeps the seed it had before the affine flags existed, so older runs reproduce.
+        (shift_seed,) = step_seeds(self.classifier_optimizer.iterations, 1)
+        # Negative second words never collide with step_seeds' [step, replica·count + k] of any replica.
+        affine_seed = tf.stack([shift_seed[0], -1 - shift_seed[1]])
+        images = augment.random_affine(images, config.augment_rotation, config.augment_scale, affine_seed)
+        return augment.random_shift(images, config.augment_shift, shift_seed)
 
     def _generator_update(self, latents, generated_labels, reference, ramp):
         config = self.config
