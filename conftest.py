@@ -9,7 +9,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Notebooks read these: a few-minute budget and a throwaway run directory.
 os.environ.setdefault("SSL_GEN_NOTEBOOK_BUDGET", "small")
 _SCRATCH = tempfile.mkdtemp(prefix="ssl_gen_nb_")
-os.environ.setdefault("SSL_GEN_NOTEBOOK_RUN", os.path.join(_SCRATCH, "run"))
+if "SSL_GEN_NOTEBOOK_RUN" not in os.environ or os.environ.get("_SSL_GEN_NOTEBOOK_RUN_IS_DEFAULT"):
+    # pytest-xdist workers inherit the controller's environment: each takes its own default run, so
+    # two notebooks on two workers never train into one directory at once.
+    os.environ["SSL_GEN_NOTEBOOK_RUN"] = os.path.join(_SCRATCH, "run")
+    os.environ["_SSL_GEN_NOTEBOOK_RUN_IS_DEFAULT"] = "1"
 
 _MNIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared", "data", "mnist.npz")
 

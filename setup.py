@@ -17,5 +17,5 @@ setup(
     packages=find_packages(include=["ssl_gen", "ssl_gen.*"]),
     python_requires=">=3.10",
     install_requires=read_requirements(),
-    extras_require={"dev": ["pytest>=8", "nbmake>=1.5", "ipykernel>=6"]},
+    extras_require={"dev": ["pytest>=8", "pytest-xdist>=3", "nbmake>=1.5", "ipykernel>=6"]},
 )
