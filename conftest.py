@@ -19,8 +19,8 @@ _MNIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared"
 
 
 def _small_mnist(path, train=6000, test=1000):
-    """A slice of MNIST for the notebooks: their evaluation (evaluator training, FID over the test set)
-    took ~5 minutes on the full set and timed out in CI when the CPU was shared."""
+    """A slice of MNIST for the notebooks: on the full set, 02_evaluation (evaluator training, FID over
+    the test set) passed its 300 s cell limit in CI when the CPU was shared."""
     with np.load(_MNIST) as mnist:
         np.savez(path, x_train=mnist["x_train"][:train], y_train=mnist["y_train"][:train],
                  x_test=mnist["x_test"][:test], y_test=mnist["y_test"][:test])
