@@ -53,11 +53,15 @@ def random_affine(images, max_rotation_degrees, max_scale, seed):
         return images
     shape = tf.shape(images)
     draws = tf.random.stateless_uniform([shape[0], 2], seed=seed, minval=-1.0, maxval=1.0)
-    angles = draws[:, 0] * (max_rotation_degrees * np.pi / 180.0)
+    angles = draws[:, 0] * np.radians(max_rotation_degrees)
     scales = 1.0 + draws[:, 1] * max_scale
-    transforms = affine_transforms(angles, scales, shape[1], shape[2])
+    return apply_transforms(images, affine_transforms(angles, scales, shape[1], shape[2]))
+
+
+def apply_transforms(images, transforms):
+    """Resamples each image bilinearly through its row of `transforms`; uncovered pixels become -1."""
     return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=shape[1:3], fill_value=-1.0,
+        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3], fill_value=-1.0,
         interpolation="BILINEAR", fill_mode="CONSTANT")
 
 

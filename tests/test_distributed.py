@@ -40,11 +40,14 @@ def test_mirrored_on_two_cpus_matches_the_default_strategy(tmp_path, mnist_small
     default_weights = _weights(str(tmp_path / "default" / "checkpoints"))
     mirrored_weights = _weights(str(tmp_path / "mirrored" / "checkpoints"))
     assert default_weights.keys() == mirrored_weights.keys()
-    # rtol as for the losses: summing two replicas' gradients reorders float32 additions, and after four
-    # Adam steps one moment of 512 differed by 4.5e-5 relative (1.0e-5 absolute) with the entropy term's
-    # ops in the graph. A wrong reduction (the per-replica balance term) moved the losses by far more.
+    optimizer_state = [name for name in default_weights if "optimizer" in name.lower()]
+    assert optimizer_state and len(optimizer_state) < len(default_weights)
     for name, value in default_weights.items():
-        np.testing.assert_allclose(mirrored_weights[name], value, rtol=1e-4, atol=1e-5, err_msg=name)
+        # Adam's moments also get the losses' rtol: summing two replicas' gradients reorders float32
+        # additions, and after four steps one moment of 512 differed by 4.5e-5 relative (1.0e-5 absolute)
+        # once the entropy term's ops were in the graph. The networks' weights keep the absolute bound.
+        rtol = 1e-4 if name in optimizer_state else 0.0
+        np.testing.assert_allclose(mirrored_weights[name], value, rtol=rtol, atol=1e-5, err_msg=name)
 
 
 def _free_ports(count):
