@@ -56,6 +56,10 @@ HELP = {
     "augment_scale": "improved_gan / triple_gan: C's labeled images are each scaled by a factor in "
                      "[1 - this, 1 + this] (0: off), about the centre, before --augment_shift.",
     "encoder_units": "ssvae_m2: hidden widths of the encoder q(z|x,y) (the decoder uses --generator_units).",
+    "unlabeled_consistency_weight": "improved_gan / triple_gan: weight of KL(C(x_u) || C(T(x_u))), T the "
+                                    "labeled images' augmentation (--augment_*; with none, only C's noise "
+                                    "differs), so the unlabeled clusters, not only the labeled images, "
+                                    "learn its invariances. 0: off, and the copy is not run.",
     "m2_alpha": "ssvae_m2: weight of q(y|x)'s labeled cross-entropy is m2_alpha * num_labeled "
                 "(Kingma et al.'s alpha = 0.1 N, on batch means).",
     "confidence_threshold": "pseudo_label: a pseudo-label is used only when C's probability reaches this.",

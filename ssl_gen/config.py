@@ -71,6 +71,9 @@ class Config:
     # shift. ±15° and ±10 % took MNIST-20 from 7.70 ± 4.53 % to 6.52 ± 1.30 % (3 seeds; docs/RESULTS.md).
     augment_rotation: float = 0.0
     augment_scale: float = 0.0
+    # improved_gan / triple_gan: KL between C's prediction on each unlabeled image and on a copy
+    # transformed as the labeled images are (or, with no augment flag, seen through other noise).
+    unlabeled_consistency_weight: float = 0.0
     encoder_units: tuple = (500,)  # ssvae_m2's q(z|x,y)
     m2_alpha: float = 0.1  # ssvae_m2: Kingma et al.'s α = 0.1·N
     confidence_threshold: float = 0.95  # pseudo_label: FixMatch's τ
@@ -124,7 +127,7 @@ class Config:
         for name in ("collapse_threshold", "collapse_check_after"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0; received {getattr(self, name)}")
-        for name in ("class_balance_weight", "classifier_entropy_weight"):
+        for name in ("class_balance_weight", "classifier_entropy_weight", "unlabeled_consistency_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0; received {getattr(self, name)}")
         if self.augment_shift < 0:

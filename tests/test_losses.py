@@ -107,6 +107,44 @@ def test_classifier_loss_adds_the_weighted_balance_term():
     assert float(on["total"]) == pytest.approx(float(off["total"]) + 2.0 * float(on["balance"]))
 
 
+def test_prediction_consistency_is_zero_for_the_same_prediction_and_kl_otherwise():
+    target = np.array([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]], np.float32)
+    # Adding a constant to every logit of an image leaves its prediction, and so the loss, unchanged.
+    assert float(losses.prediction_consistency(target, target + 5.0)) == pytest.approx(0.0, abs=1e-6)
+    other = np.array([[0.0, 2.0, 0.0], [1.0, 0.0, 0.0]], np.float32)
+    p = tf.nn.softmax(target).numpy()
+    q = tf.nn.softmax(other).numpy()
+    expected = np.mean(np.sum(p * np.log(p / q), axis=1))
+    assert float(losses.prediction_consistency(target, other)) == pytest.approx(expected, rel=1e-5)
+    assert expected > 0.5
+
+
+def test_prediction_consistency_moves_only_the_transformed_view_and_leaves_z_alone():
+    target = tf.constant([[2.0, 0.0, -1.0]])
+    logits = tf.constant([[0.0, 2.0, 0.0]])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([target, logits])
+        loss = losses.prediction_consistency(target, logits)
+    assert tape.gradient(loss, target) is None
+    gradient = tape.gradient(loss, logits).numpy()
+    assert np.abs(gradient).max() > 0.1
+    # The gradient sums to zero over the classes: no push on Z = logsumexp(l), the real/fake score.
+    assert gradient.sum(axis=1) == pytest.approx([0.0], abs=1e-6)
+
+
+def test_classifier_loss_adds_the_weighted_consistency_only_when_a_transformed_view_is_given():
+    logits = np.array([[2.0, 0.0], [3.0, 0.0]], np.float32)
+    transformed = np.array([[0.0, 2.0], [3.0, 0.0]], np.float32)
+    kwargs = dict(unsupervised_weight=1.0, adversarial_weight=0.0, generated_weight=0.0)
+    off = losses.classifier_loss(logits, np.array([0, 0]), logits, logits, np.array([1, 1]), None, **kwargs)
+    on = losses.classifier_loss(logits, np.array([0, 0]), logits, logits, np.array([1, 1]), None,
+                                transformed_unlabeled_logits=transformed, consistency_weight=2.0, **kwargs)
+    assert "consistency" not in off
+    assert float(on["consistency"]) == pytest.approx(float(losses.prediction_consistency(logits, transformed)))
+    assert float(on["consistency"]) > 0.5  # the first image's prediction flips between the views
+    assert float(on["total"]) == pytest.approx(float(off["total"]) + 2.0 * float(on["consistency"]))
+
+
 def test_generator_loss_weights_its_components():
     result = losses.generator_loss(np.array([1.0]), np.ones((2, 3)), np.zeros((2, 3)),
                                    np.array([[0.0, 1.0]]), np.array([1]), 2.0, 3.0, 4.0)

@@ -33,7 +33,8 @@ def small_mnist(mnist_small_path):
 # Every coupling term and option switched on from step 0, so the step's full path is exercised.
 COUPLED = dict(warmup_steps=0, classifier_adversarial_weight=0.1, classifier_generated_weight=0.1,
                generator_classification_weight=0.1, augment_shift=2, class_balance_weight=0.3,
-               classifier_entropy_weight=0.3, augment_rotation=10.0, augment_scale=0.1)
+               classifier_entropy_weight=0.3, augment_rotation=10.0, augment_scale=0.1,
+               unlabeled_consistency_weight=0.5)
 
 
 @pytest.mark.parametrize("overrides", [{}, COUPLED], ids=["defaults", "coupled"])
@@ -54,7 +55,9 @@ def test_one_step_updates_every_network_and_returns_finite_named_losses(name, ov
         # Improved-GAN has no D, so C has no term through it.
         assert ("adversarial" in parts) == (name == "triple_gan")
         expected = (parts["supervised"] + parts["unsupervised"] + 0.1 * parts.get("adversarial", 0.0)
-                    + 0.1 * parts["generated"] + 0.3 * parts["balance"] + 0.3 * parts["entropy"])
+                    + 0.1 * parts["generated"] + 0.3 * parts["balance"] + 0.3 * parts["entropy"]
+                    + 0.5 * parts["consistency"])
+        assert parts["consistency"] > 0  # the copy is rotated, scaled and shifted
         assert float(step_losses["loss/classifier"]) == pytest.approx(expected, rel=1e-5)
     for key, network in networks.items():
         changed = [not np.array_equal(old, new.numpy()) for old, new in zip(before[key], network.trainable_weights)]

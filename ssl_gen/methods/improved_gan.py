@@ -131,33 +131,43 @@ class ImprovedGan(Method):
 
     def _classifier_update(self, labeled, unlabeled, generated, generated_labels, ramp):
         config = self.config
-        sizes = [tf.shape(labeled["image"])[0], tf.shape(unlabeled["image"])[0], tf.shape(generated)[0]]
-        # Only the labeled images are shifted: shifting all three batches alike (a DiffAugment-style
-        # choice) let C tell G's images apart: on MNIST-100 its real/fake loss was 0.0012 at step 2,000
-        # (0.27 unshifted) and G's feature-matching loss 19.4, then 54.2 at 4,000 (0.94, 0.75 unshifted).
-        images = tf.concat([self._augment(labeled["image"]), unlabeled["image"], generated], 0)
+        consistency = config.unlabeled_consistency_weight > 0
+        batches = [self._augment(labeled["image"]), unlabeled["image"], generated]
+        # Only the labeled images are shifted for the supervised term: shifting all three batches alike
+        # (a DiffAugment-style choice) let C tell G's images apart: on MNIST-100 its real/fake loss was
+        # 0.0012 at step 2,000 (0.27 unshifted) and G's feature-matching loss 19.4, then 54.2 at 4,000
+        # (0.94, 0.75 unshifted). The consistency copy of x_u enters no real/fake term.
+        if consistency:
+            batches.append(self._augment(unlabeled["image"], view=1))
+        sizes = [tf.shape(batch)[0] for batch in batches]
         with tf.GradientTape() as tape:
-            # One forward pass over the three batches: fewer, larger matmuls are faster on a CPU.
-            logits = self.classifier(images, training=True)
-            labeled_logits, unlabeled_logits, generated_logits = tf.split(logits, sizes)
+            # One forward pass over all batches: fewer, larger matmuls are faster on a CPU.
+            logits = tf.split(self.classifier(tf.concat(batches, 0), training=True), sizes)
+            labeled_logits, unlabeled_logits, generated_logits = logits[:3]
             with tape.stop_recording():
                 pair_logits = self._classifier_pair_logits(unlabeled["image"], unlabeled_logits)
             classifier_losses = losses.classifier_loss(
                 labeled_logits, labeled["label"], unlabeled_logits, generated_logits, generated_labels,
                 pair_logits, config.unsupervised_weight, ramp * config.classifier_adversarial_weight,
                 ramp * config.classifier_generated_weight, config.class_balance_weight,
-                entropy_weight=config.classifier_entropy_weight, batch_mean=distribute.global_batch_mean)
+                entropy_weight=config.classifier_entropy_weight, batch_mean=distribute.global_batch_mean,
+                transformed_unlabeled_logits=logits[3] if consistency else None,
+                consistency_weight=config.unlabeled_consistency_weight)
         apply_gradients(tape, classifier_losses["total"], self.classifier, self.classifier_optimizer)
         return classifier_losses, tf.stop_gradient(unlabeled_logits)
 
-    def _augment(self, images):
+    def _augment(self, images, view=0):
+        """--augment_* on C's images; `view` 0 is the labeled batch, 1 the unlabeled consistency copy."""
         config = self.config
         if not (config.augment_shift or config.augment_rotation or config.augment_scale):
             return images
-        # The shift keeps the seed it had before the affine flags existed, so older runs reproduce.
+        # The labeled view keeps the seeds it had before the other views existed, so older runs reproduce.
         (shift_seed,) = step_seeds(self.classifier_optimizer.iterations, 1)
         # Negative second words never collide with step_seeds' [step, replica·count + k] of any replica.
         affine_seed = tf.stack([shift_seed[0], -1 - shift_seed[1]])
+        if view:
+            shift_seed, affine_seed = (tf.random.experimental.stateless_fold_in(seed, view)
+                                       for seed in (shift_seed, affine_seed))
         images = augment.random_affine(images, config.augment_rotation, config.augment_scale, affine_seed)
         return augment.random_shift(images, config.augment_shift, shift_seed)
 
