@@ -59,10 +59,13 @@ HELP = {
     "unlabeled_consistency_weight": "improved_gan / triple_gan: weight of KL(C(x_u) || C(T(x_u))), T the "
                                     "labeled images' augmentation (--augment_*; with none, only C's noise "
                                     "differs), so the unlabeled clusters, not only the labeled images, "
-                                    "learn its invariances. 0: off, and the copy is not run.",
+                                    "learn its invariances, on the images where C's prediction reaches "
+                                    "--confidence_threshold. 0: off, and the copy is not run.",
     "m2_alpha": "ssvae_m2: weight of q(y|x)'s labeled cross-entropy is m2_alpha * num_labeled "
                 "(Kingma et al.'s alpha = 0.1 N, on batch means).",
-    "confidence_threshold": "pseudo_label: a pseudo-label is used only when C's probability reaches this.",
+    "confidence_threshold": "pseudo_label: a pseudo-label is used only when C's probability reaches this; "
+                            "improved_gan / triple_gan: likewise for --unlabeled_consistency_weight's "
+                            "targets (0: every image; on MNIST-20 that merged classes).",
     "consistency_weight": "pseudo_label: weight of the pseudo-label loss on strongly augmented images.",
     "gan_learning_rate": "pseudo_label: Adam learning rate of G and D (C uses --learning_rate). At C's "
                          "3e-3 the GAN diverged (D's loss to 0) within 4,000 steps on MNIST-100.",

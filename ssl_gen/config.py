@@ -72,11 +72,13 @@ class Config:
     augment_rotation: float = 0.0
     augment_scale: float = 0.0
     # improved_gan / triple_gan: KL between C's prediction on each unlabeled image and on a copy
-    # transformed as the labeled images are (or, with no augment flag, seen through other noise).
+    # transformed as the labeled images are (or, with no augment flag, seen through other noise), for the
+    # images where C's prediction reaches confidence_threshold.
     unlabeled_consistency_weight: float = 0.0
     encoder_units: tuple = (500,)  # ssvae_m2's q(z|x,y)
     m2_alpha: float = 0.1  # ssvae_m2: Kingma et al.'s α = 0.1·N
-    confidence_threshold: float = 0.95  # pseudo_label: FixMatch's τ
+    # pseudo_label, and improved_gan / triple_gan's consistency term: FixMatch's τ
+    confidence_threshold: float = 0.95
     consistency_weight: float = 1.0  # pseudo_label: FixMatch's λ_u
     gan_learning_rate: float = 2e-4  # pseudo_label: G's and D's Adam rate (DCGAN's)
     # pseudo_label: a finished run whose averaged C is loaded and kept fixed; only G and D train.

@@ -70,24 +70,31 @@ def prediction_entropy(logits):
     return _mean(-tf.reduce_sum(probabilities * tf.nn.log_softmax(logits), axis=1))
 
 
-def prediction_consistency(target_logits, logits):
-    """KL(p_target ‖ p): C's prediction on a transformed unlabeled image should match its prediction on
-    the image itself (the Π-model's consistency, Laine & Aila 2017, as a KL). The target is fixed, so C
-    moves only the transformed view towards it.
+def prediction_consistency(target_logits, logits, threshold=0.0):
+    """KL(p_target ‖ p) over the images whose target reaches `threshold` in its largest probability:
+    C's prediction on a transformed unlabeled image should match its prediction on the image itself
+    (the Π-model's consistency, Laine & Aila 2017, as a KL; FixMatch's confidence mask, Sohn et al. 2020).
+    The target is fixed, so C moves only the transformed view towards it. The mean is over the whole
+    batch, as FixMatch's, so images below the threshold count as zeros.
+
+    Unmasked (threshold 0) on MNIST-20, C gave whole classes to one cluster (docs/RESULTS.md): a constant
+    prediction is perfectly consistent, and unsure targets pull towards it.
 
     Only log-softmax enters, whose gradient sums to zero over the classes: it reshapes P(y|x) without
     pushing Z(x), Improved-GAN's real/fake score.
     """
-    target = tf.stop_gradient(tf.nn.softmax(tf.cast(target_logits, tf.float32)))
-    log_target = tf.stop_gradient(tf.nn.log_softmax(tf.cast(target_logits, tf.float32)))
+    target_logits = tf.stop_gradient(tf.cast(target_logits, tf.float32))
+    target = tf.nn.softmax(target_logits)
+    confident = tf.cast(tf.reduce_max(target, axis=1) >= threshold, tf.float32)
     log_prediction = tf.nn.log_softmax(tf.cast(logits, tf.float32))
-    return _mean(tf.reduce_sum(target * (log_target - log_prediction), axis=1))
+    divergence = tf.reduce_sum(target * (tf.nn.log_softmax(target_logits) - log_prediction), axis=1)
+    return _mean(confident * divergence)
 
 
 def classifier_loss(labeled_logits, labels, unlabeled_logits, generated_logits, generated_labels,
                     pair_logits_of_unlabeled, unsupervised_weight, adversarial_weight, generated_weight,
                     balance_weight=0.0, entropy_weight=0.0, batch_mean=_batch_mean,
-                    transformed_unlabeled_logits=None, consistency_weight=0.0):
+                    transformed_unlabeled_logits=None, consistency_weight=0.0, consistency_threshold=0.0):
     """C: labeled CE + Improved-GAN's real/fake term + Triple-GAN's D term + R_p on G's samples + class
     balance and entropy on the unlabeled batch (both logged at any weight: they show classes merging
     and C's confidence) + consistency between the unlabeled batch and its transformed copy (when given)."""
@@ -108,7 +115,8 @@ def classifier_loss(labeled_logits, labels, unlabeled_logits, generated_logits, 
                                                                     pair_logits_of_unlabeled)
         components["total"] += adversarial_weight * components["adversarial"]
     if transformed_unlabeled_logits is not None:  # None when the term is off and the view was not run.
-        components["consistency"] = prediction_consistency(unlabeled_logits, transformed_unlabeled_logits)
+        components["consistency"] = prediction_consistency(unlabeled_logits, transformed_unlabeled_logits,
+                                                                 consistency_threshold)
         components["total"] += consistency_weight * components["consistency"]
     return components
 

@@ -119,6 +119,16 @@ def test_prediction_consistency_is_zero_for_the_same_prediction_and_kl_otherwise
     assert expected > 0.5
 
 
+def test_prediction_consistency_counts_only_confident_targets_over_the_whole_batch():
+    confident, unsure = [8.0, 0.0, 0.0], [0.5, 0.0, 0.0]  # max probabilities ~0.999 and ~0.45
+    target = np.array([confident, unsure], np.float32)
+    logits = np.array([[0.0, 3.0, 0.0], [0.0, 3.0, 0.0]], np.float32)
+    each = [float(losses.prediction_consistency(target[i:i + 1], logits[i:i + 1])) for i in range(2)]
+    assert min(each) > 0.5
+    assert float(losses.prediction_consistency(target, logits, threshold=0.95)) == pytest.approx(each[0] / 2)
+    assert float(losses.prediction_consistency(target, logits, threshold=0.0)) == pytest.approx(sum(each) / 2)
+
+
 def test_prediction_consistency_moves_only_the_transformed_view_and_leaves_z_alone():
     target = tf.constant([[2.0, 0.0, -1.0]])
     logits = tf.constant([[0.0, 2.0, 0.0]])

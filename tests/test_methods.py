@@ -34,7 +34,7 @@ def small_mnist(mnist_small_path):
 COUPLED = dict(warmup_steps=0, classifier_adversarial_weight=0.1, classifier_generated_weight=0.1,
                generator_classification_weight=0.1, augment_shift=2, class_balance_weight=0.3,
                classifier_entropy_weight=0.3, augment_rotation=10.0, augment_scale=0.1,
-               unlabeled_consistency_weight=0.5)
+               unlabeled_consistency_weight=0.5, confidence_threshold=0.0)  # an untrained C is never sure
 
 
 @pytest.mark.parametrize("overrides", [{}, COUPLED], ids=["defaults", "coupled"])

@@ -152,7 +152,8 @@ class ImprovedGan(Method):
                 ramp * config.classifier_generated_weight, config.class_balance_weight,
                 entropy_weight=config.classifier_entropy_weight, batch_mean=distribute.global_batch_mean,
                 transformed_unlabeled_logits=logits[3] if consistency else None,
-                consistency_weight=config.unlabeled_consistency_weight)
+                consistency_weight=config.unlabeled_consistency_weight,
+                consistency_threshold=config.confidence_threshold)
         apply_gradients(tape, classifier_losses["total"], self.classifier, self.classifier_optimizer)
         return classifier_losses, tf.stop_gradient(unlabeled_logits)
 
