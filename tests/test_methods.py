@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ssl_gen import data, methods
+from ssl_gen import augment, data, methods
 from ssl_gen.trainer import make_checkpoint
 from tests.conftest import tiny_config
 
@@ -142,3 +142,17 @@ def test_only_an_independent_generator_step_uses_the_second_latent(independent, 
         tf.function(method.train_step)(labeled, unlabeled)
         generator_weights.append(np.concatenate([w.numpy().ravel() for w in method.generator.trainable_weights]))
     assert np.array_equal(generator_weights[0], generator_weights[1]) == (not independent)
+
+
+def test_the_consistency_copy_is_drawn_apart_from_the_labeled_view_whose_draw_is_unchanged(small_mnist, tmp_path):
+    method = _new_method("improved_gan", small_mnist, tmp_path, augment_shift=2, augment_rotation=10.0,
+                         augment_scale=0.1)
+    _, unlabeled = _batches(small_mnist, method)
+    images = unlabeled["image"]
+    labeled_view, copy = method._augment(images), method._augment(images, view=1)
+    # The labeled view is drawn from the seeds it had before the copy existed (step 0, replica 0).
+    seed = tf.constant([0, 0])
+    before = augment.random_shift(augment.random_affine(images, 10.0, 0.1, tf.constant([0, -1])), 2, seed)
+    np.testing.assert_array_equal(labeled_view.numpy(), before.numpy())
+    assert not np.allclose(copy.numpy(), labeled_view.numpy(), atol=1e-3)
+    assert float(tf.reduce_max(tf.abs(copy - images))) > 0.5  # and the copy is transformed
