@@ -61,8 +61,8 @@ HELP = {
                                     "differs), so the unlabeled clusters, not only the labeled images, "
                                     "learn its invariances, on the images where C's prediction reaches "
                                     "--confidence_threshold. 0: off, and the copy is not run. At 1 (τ 0.95) "
-                                    "with the session-11 augmentation, MNIST-20 seeds 3 and 2 went from "
-                                    "7.42 / 7.46 % to 2.21 / 2.25 % (docs/RESULTS.md).",
+                                    "with the session-11 augmentation, MNIST-20 went from 6.52 ± 1.30 % "
+                                    "to 2.23 ± 0.02 % over 3 seeds (docs/RESULTS.md).",
     "m2_alpha": "ssvae_m2: weight of q(y|x)'s labeled cross-entropy is m2_alpha * num_labeled "
                 "(Kingma et al.'s alpha = 0.1 N, on batch means).",
     "confidence_threshold": "pseudo_label: a pseudo-label is used only when C's probability reaches this; "

@@ -73,8 +73,8 @@ class Config:
     augment_scale: float = 0.0
     # improved_gan / triple_gan: KL between C's prediction on each unlabeled image and on a copy
     # transformed as the labeled images are (or, with no augment flag, seen through other noise), for the
-    # images where C's prediction reaches confidence_threshold. At 1 it took MNIST-20 seeds 3 and 2 from
-    # 7.42 / 7.46 % to 2.21 / 2.25 % (docs/RESULTS.md); off by default until measured at 100 labels.
+    # images where C's prediction reaches confidence_threshold. At 1 it took MNIST-20 from 6.52 ± 1.30 %
+    # to 2.23 ± 0.02 % (3 seeds; docs/RESULTS.md); off by default until measured at 100 labels.
     unlabeled_consistency_weight: float = 0.0
     encoder_units: tuple = (500,)  # ssvae_m2's q(z|x,y)
     m2_alpha: float = 0.1  # ssvae_m2: Kingma et al.'s α = 0.1·N

@@ -70,6 +70,11 @@ def prediction_entropy(logits):
     return _mean(-tf.reduce_sum(probabilities * tf.nn.log_softmax(logits), axis=1))
 
 
+def confidence_mask(probabilities, threshold):
+    """1.0 for each image whose largest class probability reaches `threshold` (FixMatch's τ), else 0.0."""
+    return tf.cast(tf.reduce_max(probabilities, axis=1) >= threshold, tf.float32)
+
+
 def prediction_consistency(target_logits, logits, threshold=0.0):
     """KL(p_target ‖ p) over the images whose target reaches `threshold` in its largest probability:
     C's prediction on a transformed unlabeled image should match its prediction on the image itself
@@ -85,7 +90,7 @@ def prediction_consistency(target_logits, logits, threshold=0.0):
     """
     target_logits = tf.stop_gradient(tf.cast(target_logits, tf.float32))
     target = tf.nn.softmax(target_logits)
-    confident = tf.cast(tf.reduce_max(target, axis=1) >= threshold, tf.float32)
+    confident = confidence_mask(target, threshold)
     log_prediction = tf.nn.log_softmax(tf.cast(logits, tf.float32))
     divergence = tf.reduce_sum(target * (tf.nn.log_softmax(target_logits) - log_prediction), axis=1)
     return _mean(confident * divergence)
@@ -116,7 +121,7 @@ def classifier_loss(labeled_logits, labels, unlabeled_logits, generated_logits, 
         components["total"] += adversarial_weight * components["adversarial"]
     if transformed_unlabeled_logits is not None:  # None when the term is off and the view was not run.
         components["consistency"] = prediction_consistency(unlabeled_logits, transformed_unlabeled_logits,
-                                                                 consistency_threshold)
+                                                           consistency_threshold)
         components["total"] += consistency_weight * components["consistency"]
     return components
 
@@ -189,7 +194,7 @@ def fixmatch_classifier_loss(labeled_logits, labels, weak_logits, strong_logits,
     to show how much of the unlabeled batch is used.
     """
     probabilities = tf.stop_gradient(tf.nn.softmax(tf.cast(weak_logits, tf.float32)))
-    mask = tf.cast(tf.reduce_max(probabilities, axis=1) >= threshold, tf.float32)
+    mask = confidence_mask(probabilities, threshold)
     pseudo_labels = tf.argmax(probabilities, axis=1, output_type=tf.int32)
     per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=pseudo_labels,
                                                                  logits=tf.cast(strong_logits, tf.float32))

@@ -81,7 +81,7 @@ class PseudoLabel(TripleGan):
 
     def _pair_discriminator_update(self, labeled, unlabeled, latents, generated_labels):
         probabilities = tf.nn.softmax(self.classify(unlabeled["image"]))
-        confident = tf.cast(tf.reduce_max(probabilities, axis=1) >= self.config.confidence_threshold, tf.float32)
+        confident = losses.confidence_mask(probabilities, self.config.confidence_threshold)
         pseudo_labels = tf.argmax(probabilities, axis=1, output_type=tf.int32)
         generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
         images = tf.concat([labeled["image"], unlabeled["image"], generated], 0)
