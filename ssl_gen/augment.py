@@ -65,8 +65,9 @@ def apply_transforms(images, transforms):
         interpolation="BILINEAR", fill_mode="CONSTANT")
 
 
-def cutout(images, size, seed):
-    """Sets one `size`×`size` square per image (centre anywhere, clipped at the border) to 0, mid-grey."""
+def cutout(images, size, seed, fill=0.0):
+    """Sets one `size`×`size` square per image (centre anywhere, clipped at the border) to `fill`
+    (FixMatch's mid-grey 0 by default; -1 is the digits' background, i.e. erased strokes)."""
     shape = tf.shape(images)
     centres = tf.random.stateless_uniform([shape[0], 2], seed=seed, minval=0,
                                           maxval=tf.reduce_min(shape[1:3]), dtype=tf.int32)
@@ -75,7 +76,7 @@ def cutout(images, size, seed):
     inside_rows = tf.abs(2 * rows + 1) <= size
     inside_columns = tf.abs(2 * columns + 1) <= size
     mask = tf.logical_and(inside_rows[:, :, None], inside_columns[:, None, :])[..., None]
-    return tf.where(mask, tf.zeros_like(images), images)
+    return tf.where(mask, tf.fill(tf.shape(images), tf.cast(fill, images.dtype)), images)
 
 
 def weak(images, seed, max_shift=2):

@@ -63,6 +63,9 @@ HELP = {
                                     "--confidence_threshold. 0: off, and the copy is not run. At 1 (τ 0.95) "
                                     "with the session-11 augmentation, MNIST-20 went from 6.52 ± 1.30 % "
                                     "to 2.23 ± 0.02 % over 3 seeds (docs/RESULTS.md).",
+    "consistency_cutout": "improved_gan / triple_gan: side in pixels of one square set to background in "
+                          "each image of --unlabeled_consistency_weight's copy (after its --augment_* "
+                          "transforms; FixMatch's cutout). 0: off.",
     "m2_alpha": "ssvae_m2: weight of q(y|x)'s labeled cross-entropy is m2_alpha * num_labeled "
                 "(Kingma et al.'s alpha = 0.1 N, on batch means).",
     "confidence_threshold": "pseudo_label: a pseudo-label is used only when C's probability reaches this; "

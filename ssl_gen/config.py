@@ -76,6 +76,9 @@ class Config:
     # images where C's prediction reaches confidence_threshold. At 1 it took MNIST-20 from 6.52 ± 1.30 %
     # to 2.23 ± 0.02 % (3 seeds; docs/RESULTS.md); off by default until measured at 100 labels.
     unlabeled_consistency_weight: float = 0.0
+    # improved_gan / triple_gan: side of one square erased to background from that copy only (FixMatch's
+    # strong-view cutout), so no single stroke, such as the bar of a crossed 7, decides the class. 0: off.
+    consistency_cutout: int = 0
     encoder_units: tuple = (500,)  # ssvae_m2's q(z|x,y)
     m2_alpha: float = 0.1  # ssvae_m2: Kingma et al.'s α = 0.1·N
     # pseudo_label, and improved_gan / triple_gan's consistency term: FixMatch's τ
@@ -133,6 +136,11 @@ class Config:
         for name in ("class_balance_weight", "classifier_entropy_weight", "unlabeled_consistency_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0; received {getattr(self, name)}")
+        if self.consistency_cutout < 0:
+            raise ConfigError(f"consistency_cutout must be >= 0 pixels; received {self.consistency_cutout}")
+        if self.consistency_cutout and not self.unlabeled_consistency_weight:
+            raise ConfigError(f"consistency_cutout={self.consistency_cutout} acts on the consistency copy, "
+                              f"which unlabeled_consistency_weight=0 turns off: set that weight > 0")
         if self.augment_shift < 0:
             raise ConfigError(f"augment_shift must be >= 0 pixels; received {self.augment_shift}")
         if not 0.0 <= self.augment_rotation < 180.0:

@@ -44,6 +44,13 @@ def test_cutout_blanks_one_square_of_the_given_size_at_most():
             assert len(rows) == 36
 
 
+def test_cutout_fills_with_the_value_asked_for():
+    images = tf.ones((4, 12, 12, 1))
+    cut = augment.cutout(images, 4, tf.constant([3, 1]), fill=-1.0).numpy()
+    assert set(np.unique(cut)) == {-1.0, 1.0}
+    np.testing.assert_array_equal(cut == -1.0, augment.cutout(images, 4, tf.constant([3, 1])).numpy() == 0.0)
+
+
 def _dot(size, row, column):
     images = -np.ones((1, size, size, 1), np.float32)
     images[0, row, column, 0] = 1.0

@@ -156,3 +156,16 @@ def test_the_consistency_copy_is_drawn_apart_from_the_labeled_view_whose_draw_is
     np.testing.assert_array_equal(labeled_view.numpy(), before.numpy())
     assert not np.allclose(copy.numpy(), labeled_view.numpy(), atol=1e-3)
     assert float(tf.reduce_max(tf.abs(copy - images))) > 0.5  # and the copy is transformed
+
+
+def test_consistency_cutout_erases_one_square_of_the_copy_only(small_mnist, tmp_path):
+    method = _new_method("improved_gan", small_mnist, tmp_path, unlabeled_consistency_weight=1.0,
+                         consistency_cutout=6)
+    _, unlabeled = _batches(small_mnist, method)
+    images = unlabeled["image"]
+    np.testing.assert_array_equal(method._augment(images).numpy(), images.numpy())  # no --augment_*
+    changed = (method._augment(images, view=1) != images).numpy()[..., 0]
+    erased = method._augment(images, view=1).numpy()[..., 0][changed]
+    np.testing.assert_array_equal(erased, -1.0)  # set to background
+    per_image = changed.reshape(len(changed), -1).sum(axis=1)
+    assert per_image.max() <= 36 and per_image.sum() > 0

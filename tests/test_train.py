@@ -117,6 +117,8 @@ def test_the_collapse_check_can_be_turned_off_or_deferred(tmp_path, mnist_small_
     ("confidence_threshold", 1.2, "confidence_threshold must lie in [0, 1]; received 1.2"),
     ("collapse_threshold", -0.1, "collapse_threshold must be >= 0; received -0.1"),
     ("unlabeled_consistency_weight", -1.0, "unlabeled_consistency_weight must be >= 0; received -1.0"),
+    ("consistency_cutout", 4, "consistency_cutout=4 acts on the consistency copy, which "
+                              "unlabeled_consistency_weight=0 turns off"),
     ("classifier_entropy_weight", -0.3, "classifier_entropy_weight must be >= 0; received -0.3"),
     ("generator_output_init", "he", "generator_output_init must be one of ['normal', 'glorot']; "
                                     "received 'he'"),

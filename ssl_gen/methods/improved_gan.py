@@ -17,6 +17,10 @@ from ssl_gen import architectures, augment, distribute, losses, optim
 from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds
 
 
+# Folded into the copy's shift seed for its cutout; views are small integers, so this never equals one.
+CUTOUT_SALT = 1_000_003
+
+
 class ImprovedGan(Method):
     # The second unlabeled view is G's feature-matching target, as improved-gan's `trainx_unl2`.
     unlabeled_views = 2
@@ -158,9 +162,11 @@ class ImprovedGan(Method):
         return classifier_losses, tf.stop_gradient(unlabeled_logits)
 
     def _augment(self, images, view=0):
-        """--augment_* on C's images; `view` 0 is the labeled batch, 1 the unlabeled consistency copy."""
+        """--augment_* on C's images; `view` 0 is the labeled batch, 1 the unlabeled consistency copy,
+        which --consistency_cutout also erases a square from."""
         config = self.config
-        if not (config.augment_shift or config.augment_rotation or config.augment_scale):
+        cutout = config.consistency_cutout if view else 0
+        if not (config.augment_shift or config.augment_rotation or config.augment_scale or cutout):
             return images
         # The labeled view keeps the seeds it had before the other views existed, so older runs reproduce.
         (shift_seed,) = step_seeds(self.classifier_optimizer.iterations, 1)
@@ -170,7 +176,11 @@ class ImprovedGan(Method):
             shift_seed, affine_seed = (tf.random.experimental.stateless_fold_in(seed, view)
                                        for seed in (shift_seed, affine_seed))
         images = augment.random_affine(images, config.augment_rotation, config.augment_scale, affine_seed)
-        return augment.random_shift(images, config.augment_shift, shift_seed)
+        images = augment.random_shift(images, config.augment_shift, shift_seed)
+        if cutout:
+            cutout_seed = tf.random.experimental.stateless_fold_in(shift_seed, CUTOUT_SALT)
+            images = augment.cutout(images, cutout, cutout_seed, fill=-1.0)
+        return images
 
     def _generator_update(self, latents, generated_labels, reference, ramp):
         config = self.config
