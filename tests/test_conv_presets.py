@@ -95,6 +95,16 @@ def test_mnist100_fm_preset_is_the_command_behind_the_best_mnist100_result():
     assert preset.method == "triple_gan" and preset.generator_adversarial_weight == 0.0
 
 
+def test_mnist100_consist_preset_is_the_command_behind_the_consistency_result():
+    # docs/RESULTS.md's (c): the 0.95 % command's preset plus the augmentation and the consistency term.
+    explicit = _config_from(["--preset=mnist100_fm", "--augment_shift=2", "--augment_rotation=15",
+                             "--augment_scale=0.1", "--unlabeled_consistency_weight=1",
+                             "--confidence_threshold=0.95", "--train_steps=70000"])
+    preset = _config_from(["--preset=mnist100_consist"])
+    assert dataclasses.replace(preset, preset="") == dataclasses.replace(explicit, preset="")
+    assert preset.unlabeled_consistency_weight == 1.0 and preset.train_steps == 70000
+
+
 def test_unknown_preset_and_architecture_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="unknown preset 'imagenet'"):
         Config(output_dir=str(tmp_path), preset="imagenet").validate()
