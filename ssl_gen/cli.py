@@ -66,7 +66,8 @@ HELP = {
                                     "steps (--preset=mnist100_consist; docs/RESULTS.md).",
     "consistency_cutout": "improved_gan / triple_gan: side in pixels of one square set to background in "
                           "each image of --unlabeled_consistency_weight's copy (after its --augment_* "
-                          "transforms; FixMatch's cutout). 0: off.",
+                          "transforms; FixMatch's cutout). 0: off. At 10 it did not help MNIST-20 "
+                          "(seed 3, docs/RESULTS.md).",
     "m2_alpha": "ssvae_m2: weight of q(y|x)'s labeled cross-entropy is m2_alpha * num_labeled "
                 "(Kingma et al.'s alpha = 0.1 N, on batch means).",
     "confidence_threshold": "pseudo_label: a pseudo-label is used only when C's probability reaches this; "

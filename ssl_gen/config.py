@@ -74,11 +74,13 @@ class Config:
     # improved_gan / triple_gan: KL between C's prediction on each unlabeled image and on a copy
     # transformed as the labeled images are (or, with no augment flag, seen through other noise), for the
     # images where C's prediction reaches confidence_threshold. At 1 it took MNIST-20 from 6.52 ± 1.30 %
-    # to 2.23 ± 0.02 % (3 seeds), and MNIST-100 seed 2 to 0.74 % at 70k steps (docs/RESULTS.md;
+    # to 2.23 ± 0.02 % (3 seeds), and gave MNIST-100 seed 2 0.74 % at 70k steps (docs/RESULTS.md;
     # --preset=mnist100_consist). Off by default: the default is the core issue's Triple-GAN, not re-measured.
     unlabeled_consistency_weight: float = 0.0
     # improved_gan / triple_gan: side of one square erased to background from that copy only (FixMatch's
     # strong-view cutout), so no single stroke, such as the bar of a crossed 7, decides the class. 0: off.
+    # At 10 on MNIST-20 seed 3 it was behind at every evaluation to 12k and moved the 7s' errors to other
+    # classes instead of fixing them (docs/RESULTS.md).
     consistency_cutout: int = 0
     encoder_units: tuple = (500,)  # ssvae_m2's q(z|x,y)
     m2_alpha: float = 0.1  # ssvae_m2: Kingma et al.'s α = 0.1·N
