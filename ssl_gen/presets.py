@@ -20,14 +20,13 @@ _CONV = dict(architecture="conv", input_noise=0.2, learning_rate=3e-4, adam_epsi
              lr_decay_start=2 / 3, batch_size=100, eval_every=5000, checkpoint_every=2500,
              warmup_steps=50000)
 
+_MNIST100_FM = dict(dataset="mnist", num_labeled=100, generator_adversarial_weight=0.0, lr_decay_start=1.0,
+                    ema_decay=0.9999, independent_generator_step=True)
+
 PRESETS = {
     "mnist100": dict(dataset="mnist", num_labeled=100),
-    "mnist100_fm": dict(dataset="mnist", num_labeled=100, generator_adversarial_weight=0.0,
-                        lr_decay_start=1.0, ema_decay=0.9999, independent_generator_step=True,
-                        train_steps=138000),
-    "mnist100_consist": dict(dataset="mnist", num_labeled=100, generator_adversarial_weight=0.0,
-                             lr_decay_start=1.0, ema_decay=0.9999, independent_generator_step=True,
-                             augment_shift=2, augment_rotation=15.0, augment_scale=0.1,
+    "mnist100_fm": dict(_MNIST100_FM, train_steps=138000),
+    "mnist100_consist": dict(_MNIST100_FM, augment_shift=2, augment_rotation=15.0, augment_scale=0.1,
                              unlabeled_consistency_weight=1.0, confidence_threshold=0.95,
                              train_steps=70000),
     "svhn1000": dict(_CONV, dataset="svhn_cropped", num_labeled=1000, epochs=400.0),
