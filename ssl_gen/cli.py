@@ -95,6 +95,8 @@ HELP = {
     "batch_size": "Unlabeled (and generated) images per step; labeled batch is min(this, num_labeled).",
     "learning_rate": "Adam learning rate of every network.",
     "adam_beta1": "Adam beta_1.",
+    "generator_adam_beta1": "improved_gan / triple_gan: Adam beta_1 of G alone (Bad GAN's MNIST G: 0; "
+                            "improved-gan's: 0.5, as C's).",
     "adam_epsilon": "Adam epsilon.",
     "lr_decay_start": "Fraction of training after which the learning rate decays linearly to 0.",
     "ema_decay": "Decay of the moving average of C's weights used for evaluation and export.",

@@ -24,11 +24,13 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "decay_start": self.decay_start}
 
 
-def adam(config, total_steps, learning_rate=None):
-    """Adam on the run's schedule; `learning_rate` overrides --learning_rate for one network."""
+def adam(config, total_steps, learning_rate=None, beta_1=None):
+    """Adam on the run's schedule; `learning_rate` and `beta_1` override --learning_rate and
+    --adam_beta1 for one network."""
     initial = config.learning_rate if learning_rate is None else learning_rate
     schedule = ConstantThenLinearDecay(initial, total_steps, config.lr_decay_start)
-    return FusedAdam(schedule, beta_1=config.adam_beta1, epsilon=config.adam_epsilon)
+    return FusedAdam(schedule, beta_1=config.adam_beta1 if beta_1 is None else beta_1,
+                     epsilon=config.adam_epsilon)
 
 
 @keras.saving.register_keras_serializable(package="ssl_gen")

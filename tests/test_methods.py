@@ -170,3 +170,25 @@ def test_consistency_cutout_erases_one_square_of_the_copy_only(small_mnist, tmp_
     np.testing.assert_array_equal(erased, -1.0)  # set to background
     per_image = changed.reshape(len(changed), -1).sum(axis=1)
     assert per_image.max() <= 36 and per_image.sum() > 0
+
+
+def _first_moments_after_one_step(small_mnist, tmp_path, **overrides):
+    method = _new_method("improved_gan", small_mnist, tmp_path, seed=5, **overrides)
+    labeled, unlabeled = _batches(small_mnist, method)
+    method.initialize(unlabeled["image"])
+    tf.function(method.train_step)(labeled, unlabeled)
+    return {name: [m.numpy() for m in optimizer._momentums]
+            for name, optimizer in (("generator", method.generator_optimizer),
+                                    ("classifier", method.classifier_optimizer))}
+
+
+def test_generator_adam_beta1_sets_the_momentum_of_g_alone(small_mnist, tmp_path):
+    # Same seed, same batch, so the first gradients match: Adam's first moment after one step is
+    # (1 - β1)·g, twice as large for β1 = 0 as for 0.5, in G only.
+    default = _first_moments_after_one_step(small_mnist, tmp_path / "a")
+    no_momentum = _first_moments_after_one_step(small_mnist, tmp_path / "b", generator_adam_beta1=0.0)
+    for ours, theirs in zip(no_momentum["generator"], default["generator"]):
+        np.testing.assert_allclose(ours, 2.0 * theirs, rtol=1e-4, atol=1e-7)
+    for ours, theirs in zip(no_momentum["classifier"], default["classifier"]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-8)
+    assert any(np.abs(m).max() > 0 for m in default["generator"])

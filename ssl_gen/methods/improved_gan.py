@@ -33,7 +33,8 @@ class ImprovedGan(Method):
         self.classifier_average = architectures.classifier(config, spec)
         self.generator = architectures.generator(config, spec, seed=seed * 7919 + 3)
         self.classifier_optimizer = optim.adam(config, total_steps)
-        self.generator_optimizer = optim.adam(config, total_steps, self._gan_learning_rate())
+        self.generator_optimizer = optim.adam(config, total_steps, self._gan_learning_rate(),
+                                              beta_1=config.generator_adam_beta1)
         self.average = optim.WeightAverage(self.classifier, self.classifier_average, config.ema_decay)
 
     def _gan_learning_rate(self):
