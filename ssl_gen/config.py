@@ -104,7 +104,8 @@ class Config:
     learning_rate: float = 3e-3
     adam_beta1: float = 0.5
     # improved_gan / triple_gan: G's Adam β1. Bad GAN's MNIST G uses 0 (kimiyoung/ssl_bad_gan), which
-    # takes momentum out of G's steps; improved-gan uses C's 0.5.
+    # takes momentum out of G's steps; improved-gan uses C's 0.5. At 0 the MNIST-100 consistency preset
+    # trained through seed 3's collapse and was faster on seed 2 (docs/RESULTS.md, (d)).
     generator_adam_beta1: float = 0.5
     adam_epsilon: float = 1e-4  # improved-gan adds 1e-8 inside the sqrt: about 1e-4 outside.
     lr_decay_start: float = 0.5  # Fraction of training after which lr decays linearly to 0.

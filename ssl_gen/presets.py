@@ -6,7 +6,10 @@
   average, for 138,000 steps (~2 h on 2 CPU cores). G ignores the label in this configuration.
 - mnist100_consist: mnist100_fm for 70,000 steps with C's labeled images rotated, scaled and shifted and
   the masked consistency term on the unlabeled images (docs/RESULTS.md, "(c) The masked consistency term
-  at 100 labels"): 0.74 % at 70k steps on seed 2, ~1.6 h on 2 CPU cores.
+  at 100 labels"): 0.74 % at 70k steps on seed 2, ~1.6 h on 2 CPU cores. Collapses on seed 3.
+- mnist100_consist_g0: mnist100_consist with G's Adam β1 at 0, as Bad GAN's G (docs/RESULTS.md, "(d) G
+  without Adam momentum"): trains through seed 3's collapse, and on seed 2 0.99 % after 22,000 steps
+  (29 min alone) where mnist100_consist was at 1.23 %.
 - m2_mnist100: `--method=ssvae_m2` with the M2 paper's MNIST networks and optimiser.
 - svhn1000 / cifar4000: the anchors' conv nets and their CIFAR-10 optimisation (improved-gan
   `train_cifar_feature_matching.py`: Adam 3e-4, β1 0.5, input noise 0.2 on [-1, 1] images, 1,200 epochs,
@@ -22,13 +25,14 @@ _CONV = dict(architecture="conv", input_noise=0.2, learning_rate=3e-4, adam_epsi
 
 _MNIST100_FM = dict(dataset="mnist", num_labeled=100, generator_adversarial_weight=0.0, lr_decay_start=1.0,
                     ema_decay=0.9999, independent_generator_step=True)
+_MNIST100_CONSIST = dict(_MNIST100_FM, augment_shift=2, augment_rotation=15.0, augment_scale=0.1,
+                         unlabeled_consistency_weight=1.0, confidence_threshold=0.95, train_steps=70000)
 
 PRESETS = {
     "mnist100": dict(dataset="mnist", num_labeled=100),
     "mnist100_fm": dict(_MNIST100_FM, train_steps=138000),
-    "mnist100_consist": dict(_MNIST100_FM, augment_shift=2, augment_rotation=15.0, augment_scale=0.1,
-                             unlabeled_consistency_weight=1.0, confidence_threshold=0.95,
-                             train_steps=70000),
+    "mnist100_consist": _MNIST100_CONSIST,
+    "mnist100_consist_g0": dict(_MNIST100_CONSIST, generator_adam_beta1=0.0),
     "svhn1000": dict(_CONV, dataset="svhn_cropped", num_labeled=1000, epochs=400.0),
     "cifar4000": dict(_CONV, dataset="cifar10", num_labeled=4000, epochs=1200.0),
     # dpkingma/nips14-ssl's MNIST M2: one 500-unit softplus layer per network, z of 50, Adam 3e-4.

@@ -105,6 +105,14 @@ def test_mnist100_consist_preset_is_the_command_behind_the_consistency_result():
     assert preset.unlabeled_consistency_weight == 1.0 and preset.train_steps == 70000
 
 
+def test_mnist100_consist_g0_preset_is_the_consistency_preset_with_a_momentum_free_g():
+    # docs/RESULTS.md's (d): the only change is G's Adam β1.
+    explicit = _config_from(["--preset=mnist100_consist", "--generator_adam_beta1=0"])
+    preset = _config_from(["--preset=mnist100_consist_g0"])
+    assert dataclasses.replace(preset, preset="") == dataclasses.replace(explicit, preset="")
+    assert preset.generator_adam_beta1 == 0.0 and _config_from(["--preset=mnist100_consist"]).generator_adam_beta1 == 0.5
+
+
 def test_unknown_preset_and_architecture_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="unknown preset 'imagenet'"):
         Config(output_dir=str(tmp_path), preset="imagenet").validate()
