@@ -103,9 +103,10 @@ class Config:
     batch_size: int = 100
     learning_rate: float = 3e-3
     adam_beta1: float = 0.5
-    # improved_gan / triple_gan: G's Adam β1. Bad GAN's MNIST G uses 0 (kimiyoung/ssl_bad_gan), which
-    # takes momentum out of G's steps; improved-gan uses C's 0.5. At 0 the MNIST-100 consistency preset
-    # trained through seed 3's collapse and was faster on seed 2 (docs/RESULTS.md, (d)).
+    # improved_gan / triple_gan / pseudo_label: G's Adam β1. Bad GAN's MNIST G uses 0
+    # (kimiyoung/ssl_bad_gan), which takes momentum out of G's steps; improved-gan uses C's 0.5. At 0 the
+    # MNIST-100 consistency preset trained through seed 3's collapse and was faster on seed 2
+    # (docs/RESULTS.md, (d)).
     generator_adam_beta1: float = 0.5
     adam_epsilon: float = 1e-4  # improved-gan adds 1e-8 inside the sqrt: about 1e-4 outside.
     lr_decay_start: float = 0.5  # Fraction of training after which lr decays linearly to 0.
@@ -160,7 +161,8 @@ class Config:
         for name in ("learning_rate", "gan_learning_rate"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be positive; received {getattr(self, name)}")
-        for name in ("adam_beta1", "generator_adam_beta1", "ema_decay", "lr_decay_start", "confidence_threshold"):
+        for name in ("adam_beta1", "generator_adam_beta1", "ema_decay", "lr_decay_start",
+                     "confidence_threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name} must lie in [0, 1]; received {getattr(self, name)}")
         if self.jit_compile not in ("auto", "true", "false"):
