@@ -96,9 +96,9 @@ HELP = {
     "learning_rate": "Adam learning rate of every network.",
     "adam_beta1": "Adam beta_1.",
     "generator_adam_beta1": "improved_gan / triple_gan / pseudo_label: Adam beta_1 of G alone (Bad GAN's "
-                            "MNIST G: 0; improved-gan's: 0.5, as C's). At 0 with --preset=mnist100_consist, seed 3 "
-                            "no longer collapsed and seed 2 reached 0.99 % in 22k steps, against 1.23 % "
-                            "(--preset=mnist100_consist_g0; docs/RESULTS.md).",
+                            "MNIST G: 0; improved-gan's: 0.5, as C's). At 0 with --preset=mnist100_consist, "
+                            "seed 3 no longer collapsed and seed 2 reached 0.99 % in 22k steps, against "
+                            "1.23 % (--preset=mnist100_consist_g0; docs/RESULTS.md).",
     "adam_epsilon": "Adam epsilon.",
     "lr_decay_start": "Fraction of training after which the learning rate decays linearly to 0.",
     "ema_decay": "Decay of the moving average of C's weights used for evaluation and export.",

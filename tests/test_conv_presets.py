@@ -110,7 +110,8 @@ def test_mnist100_consist_g0_preset_is_the_consistency_preset_with_a_momentum_fr
     explicit = _config_from(["--preset=mnist100_consist", "--generator_adam_beta1=0"])
     preset = _config_from(["--preset=mnist100_consist_g0"])
     assert dataclasses.replace(preset, preset="") == dataclasses.replace(explicit, preset="")
-    assert preset.generator_adam_beta1 == 0.0 and _config_from(["--preset=mnist100_consist"]).generator_adam_beta1 == 0.5
+    assert preset.generator_adam_beta1 == 0.0
+    assert _config_from(["--preset=mnist100_consist"]).generator_adam_beta1 == 0.5
 
 
 def test_unknown_preset_and_architecture_are_refused(tmp_path):
