@@ -100,3 +100,36 @@ def test_random_affine_is_the_identity_when_off_and_reproducible_in_the_seed():
     first = augment.random_affine(images, 10.0, 0.1, tf.constant([4, -1])).numpy()
     np.testing.assert_array_equal(first, augment.random_affine(images, 10.0, 0.1, tf.constant([4, -1])).numpy())
     assert not np.array_equal(first, augment.random_affine(images, 10.0, 0.1, tf.constant([4, -2])).numpy())
+
+
+def _ink_per_image(images):
+    return [np.argwhere(image[..., 0] > 0.0).astype(np.float64) for image in images]
+
+
+def test_stroke_draws_one_straight_line_of_the_given_length_on_a_blank_image():
+    blank = -tf.ones((64, 28, 28, 1))
+    drawn = augment.random_stroke(blank, 1.0, tf.constant([2, 9]), min_length=6.0, max_length=14.0).numpy()
+    lengths = []
+    for pixels in _ink_per_image(drawn):
+        assert len(pixels) >= 6
+        centred = pixels - pixels.mean(axis=0)
+        spreads = np.sqrt(np.linalg.eigvalsh(centred.T @ centred / len(pixels)))
+        assert spreads[0] < 1.0, "the ink is not one thin straight stroke"
+        axis = np.linalg.eigh(centred.T @ centred)[1][:, -1]
+        lengths.append(np.ptp(centred @ axis))
+        # The centre lies in the middle half of the image.
+        assert np.all((pixels.mean(axis=0) > 5.0) & (pixels.mean(axis=0) < 23.0))
+    assert 5.0 <= min(lengths) and max(lengths) <= 15.5
+    assert max(lengths) - min(lengths) > 4.0, "every stroke got the same length"
+
+
+def test_stroke_only_adds_ink_and_follows_its_probability_and_seed():
+    images = tf.random.stateless_uniform((400, 16, 16, 1), seed=[4, 4], minval=-1.0, maxval=0.0)
+    drawn = augment.random_stroke(images, 0.5, tf.constant([1, 3])).numpy()
+    assert np.all(drawn >= images.numpy())
+    changed = np.any(drawn != images.numpy(), axis=(1, 2, 3))
+    assert 0.4 < changed.mean() < 0.6
+    np.testing.assert_array_equal(drawn, augment.random_stroke(images, 0.5, tf.constant([1, 3])).numpy())
+    assert not np.array_equal(drawn, augment.random_stroke(images, 0.5, tf.constant([1, 4])).numpy())
+    np.testing.assert_array_equal(augment.random_stroke(images, 0.0, tf.constant([1, 3])).numpy(),
+                                  images.numpy())

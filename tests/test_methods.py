@@ -172,6 +172,18 @@ def test_consistency_cutout_erases_one_square_of_the_copy_only(small_mnist, tmp_
     assert per_image.max() <= 36 and per_image.sum() > 0
 
 
+def test_augment_stroke_adds_ink_to_each_view_with_its_own_draw(small_mnist, tmp_path):
+    method = _new_method("improved_gan", small_mnist, tmp_path, unlabeled_consistency_weight=1.0,
+                         augment_stroke=1.0)
+    _, unlabeled = _batches(small_mnist, method)
+    images = unlabeled["image"].numpy()
+    views = [method._augment(unlabeled["image"], view=view).numpy() for view in (0, 1)]
+    for view in views:
+        assert np.all(view >= images)  # ink only: a stroke never erases
+        assert np.all(np.any(view > images + 0.5, axis=(1, 2, 3)))  # every image got one (probability 1)
+    assert not np.array_equal(views[0], views[1])
+
+
 def _first_moments_after_one_step(small_mnist, tmp_path, **overrides):
     method = _new_method("improved_gan", small_mnist, tmp_path, seed=5, **overrides)
     labeled, unlabeled = _batches(small_mnist, method)

@@ -17,8 +17,10 @@ from ssl_gen import architectures, augment, distribute, losses, optim
 from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds
 
 
-# Folded into the copy's shift seed for its cutout; views are small integers, so this never equals one.
+# Folded into a view's shift seed for its cutout and stroke; views are small integers, so neither
+# equals one.
 CUTOUT_SALT = 1_000_003
+STROKE_SALT = 1_000_033
 
 
 class ImprovedGan(Method):
@@ -163,11 +165,12 @@ class ImprovedGan(Method):
         return classifier_losses, tf.stop_gradient(unlabeled_logits)
 
     def _augment(self, images, view=0):
-        """--augment_* on C's images; `view` 0 is the labeled batch, 1 the unlabeled consistency copy,
-        which --consistency_cutout also erases a square from."""
+        """--augment_* (--augment_stroke included) on C's images; `view` 0 is the labeled batch, 1 the
+        unlabeled consistency copy, which --consistency_cutout also erases a square from."""
         config = self.config
         cutout = config.consistency_cutout if view else 0
-        if not (config.augment_shift or config.augment_rotation or config.augment_scale or cutout):
+        if not (config.augment_shift or config.augment_rotation or config.augment_scale or cutout
+                or config.augment_stroke):
             return images
         # The labeled view keeps the seeds it had before the other views existed, so older runs reproduce.
         (shift_seed,) = step_seeds(self.classifier_optimizer.iterations, 1)
@@ -178,6 +181,9 @@ class ImprovedGan(Method):
                                        for seed in (shift_seed, affine_seed))
         images = augment.random_affine(images, config.augment_rotation, config.augment_scale, affine_seed)
         images = augment.random_shift(images, config.augment_shift, shift_seed)
+        if config.augment_stroke:
+            stroke_seed = tf.random.experimental.stateless_fold_in(shift_seed, STROKE_SALT)
+            images = augment.random_stroke(images, config.augment_stroke, stroke_seed)
         if cutout:
             cutout_seed = tf.random.experimental.stateless_fold_in(shift_seed, CUTOUT_SALT)
             images = augment.cutout(images, cutout, cutout_seed, fill=-1.0)
