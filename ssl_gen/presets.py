@@ -9,7 +9,7 @@
   at 100 labels"): 0.74 % at 70k steps on seed 2, ~1.6 h on 2 CPU cores. Collapses on seed 3.
 - mnist100_consist_g0: mnist100_consist with G's Adam β1 at 0, as Bad GAN's G (docs/RESULTS.md, "(d) G
   without Adam momentum"): trains through seed 3's collapse, and on seed 2 0.99 % after 22,000 steps
-  (29 min alone) where mnist100_consist was at 1.23 %.
+  (29 min alone) where mnist100_consist was at 1.23 %. At 70k: 0.76 % (seed 2), 0.78 % (seed 1).
 - m2_mnist100: `--method=ssvae_m2` with the M2 paper's MNIST networks and optimiser.
 - svhn1000 / cifar4000: the anchors' conv nets and their CIFAR-10 optimisation (improved-gan
   `train_cifar_feature_matching.py`: Adam 3e-4, β1 0.5, input noise 0.2 on [-1, 1] images, 1,200 epochs,
