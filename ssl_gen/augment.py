@@ -79,22 +79,11 @@ def cutout(images, size, seed, fill=0.0):
     return tf.where(mask, tf.fill(tf.shape(images), tf.cast(fill, images.dtype)), images)
 
 
-def random_stroke(images, probability, seed, min_length=6.0, max_length=14.0):
-    """Draws, with `probability` per image, one straight pen stroke (about 2 px wide, as MNIST's pen) at a
-    random angle, `min_length`–`max_length` pixels long, centred in the middle half of the image; the
-    stroke is white (1) and is laid over the image with max.
-
-    A digit's class survives a stray stroke; C should learn that too. With at most 2 labels per class and
-    none of them a crossed 7, C gave the whole cluster of crossed 7s (a bar through the stem) to 2 or 3
-    on every MNIST-20 seed (docs/RESULTS.md): nothing told it that an extra bar leaves a 7 a 7.
-    """
+def _draw_segments(images, centre, angle, half_length, drawn):
+    """Lays one ~2 px pen stroke per image over `images` with max: from `centre` (x, y) ± `half_length`
+    along `angle`, on the images where `drawn` is 1. White (1) ink, anti-aliased like the digits."""
     shape = tf.shape(images)
-    count, height, width = shape[0], shape[1], shape[2]
-    draws = tf.random.stateless_uniform([count, 5], seed=seed)
-    size = tf.cast(tf.stack([width, height]), tf.float32)
-    centre = size / 4.0 + draws[:, 0:2] * size / 2.0  # (x, y)
-    angle = np.pi * draws[:, 2]
-    half_length = 0.5 * (min_length + (max_length - min_length) * draws[:, 3])
+    height, width = shape[1], shape[2]
     direction = tf.stack([tf.cos(angle), tf.sin(angle)], axis=1) * half_length[:, None]
     start = centre - direction
     columns = tf.cast(tf.range(width), tf.float32)
@@ -104,11 +93,76 @@ def random_stroke(images, probability, seed, min_length=6.0, max_length=14.0):
     segment = 2.0 * direction[:, None, None, :]
     along = tf.clip_by_value(tf.reduce_sum(pixel * segment, -1) / tf.reduce_sum(segment * segment, -1), 0.0, 1.0)
     distance = tf.norm(pixel - along[..., None] * segment, axis=-1)
-    # Full ink within 0.5 px of the line, fading to none at 1.5 px: anti-aliased like the digits.
+    # Full ink within 0.5 px of the line, fading to none at 1.5 px.
     ink = tf.clip_by_value(1.5 - distance, 0.0, 1.0)
-    drawn = tf.cast(draws[:, 4] < probability, tf.float32)[:, None, None]
-    stroke = (2.0 * ink * drawn - 1.0)[..., None]
+    stroke = (2.0 * ink * drawn[:, None, None] - 1.0)[..., None]
     return tf.maximum(images, tf.cast(stroke, images.dtype))
+
+
+def random_stroke(images, probability, seed, min_length=6.0, max_length=14.0):
+    """Draws, with `probability` per image, one straight pen stroke (about 2 px wide, as MNIST's pen) at a
+    random angle, `min_length`–`max_length` pixels long, centred in the middle half of the image.
+
+    A digit's class survives a stray stroke; C should learn that too. With at most 2 labels per class and
+    none of them a crossed 7, C gave the whole cluster of crossed 7s (a bar through the stem) to 2 or 3
+    on every MNIST-20 seed (docs/RESULTS.md): nothing told it that an extra bar leaves a 7 a 7.
+    """
+    shape = tf.shape(images)
+    draws = tf.random.stateless_uniform([shape[0], 5], seed=seed)
+    size = tf.cast(tf.stack([shape[2], shape[1]]), tf.float32)
+    centre = size / 4.0 + draws[:, 0:2] * size / 2.0  # (x, y)
+    half_length = 0.5 * (min_length + (max_length - min_length) * draws[:, 3])
+    drawn = tf.cast(draws[:, 4] < probability, tf.float32)
+    return _draw_segments(images, centre, np.pi * draws[:, 2], half_length, drawn)
+
+
+def _ink_rows_and_centre(images):
+    """Per image: its first and last rows with ink (> 0), and a function giving the mean ink column of a
+    row (the digit's mean column where that row has none). An image with no ink counts as the whole frame."""
+    ink = tf.cast(images[..., 0] > 0.0, tf.float32)  # [B, H, W]
+    height, width = tf.shape(ink)[1], tf.shape(ink)[2]
+    rows_with_ink = tf.reduce_max(ink, axis=2)  # [B, H]
+    any_ink = tf.reduce_max(rows_with_ink, axis=1) > 0
+    top = tf.where(any_ink, tf.argmax(rows_with_ink, axis=1, output_type=tf.int32), 0)
+    bottom = tf.where(any_ink, height - 1 - tf.argmax(tf.reverse(rows_with_ink, [1]), axis=1,
+                                                       output_type=tf.int32), height - 1)
+    columns = tf.cast(tf.range(width), tf.float32)
+
+    def mean_column(weights):
+        total = tf.reduce_sum(weights, axis=-1)
+        centre = tf.reduce_sum(weights * columns, axis=-1) / tf.maximum(total, 1.0)
+        return centre, total > 0
+
+    digit_centre, _ = mean_column(tf.reduce_sum(ink, axis=1))
+    digit_centre = tf.where(any_ink, digit_centre, (tf.cast(width, tf.float32) - 1.0) / 2.0)
+
+    def centre_of_row(row):
+        centre, has_ink = mean_column(tf.gather(ink, row, axis=1, batch_dims=1))
+        return tf.where(has_ink, centre, digit_centre)
+
+    return top, bottom, centre_of_row
+
+
+def random_crossbar(images, probability, seed, min_length=6.0, max_length=10.0, max_angle_degrees=20.0):
+    """Draws, with `probability` per image, one short, nearly horizontal bar (±`max_angle_degrees`,
+    `min_length`–`max_length` px) through the digit's ink at 35–65 % of its height, centred on the mean
+    ink column of that row: the crossbar some writers put through a 7's stem (or a 2, a Z, a 0).
+
+    No labeled 7 of MNIST-100 seeds 3 and 5 is crossed, and C gave the test set's crossed 7s to 2
+    (docs/RESULTS.md). `random_stroke` taught that a stray stroke anywhere leaves the class, which is
+    false for a 1 (a bar at its top makes a 7, at its side a 4); a bar *through* the middle of the ink
+    keeps a 1 a crossed 1 and a 7 a crossed 7.
+    """
+    images = tf.convert_to_tensor(images)
+    draws = tf.random.stateless_uniform([tf.shape(images)[0], 4], seed=seed)
+    top, bottom, centre_of_row = _ink_rows_and_centre(images)
+    span = tf.cast(bottom - top, tf.float32)
+    y = tf.cast(top, tf.float32) + (0.35 + 0.3 * draws[:, 0]) * span
+    x = centre_of_row(tf.cast(tf.round(y), tf.int32))
+    angle = (2.0 * draws[:, 1] - 1.0) * np.radians(max_angle_degrees)
+    half_length = 0.5 * (min_length + (max_length - min_length) * draws[:, 2])
+    drawn = tf.cast(draws[:, 3] < probability, tf.float32)
+    return _draw_segments(images, tf.stack([x, y], axis=1), angle, half_length, drawn)
 
 
 def weak(images, seed, max_shift=2):

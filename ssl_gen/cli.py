@@ -59,6 +59,10 @@ HELP = {
                       "and --unlabeled_consistency_weight's copy) gets one stray pen stroke, 6-14 px at a "
                       "random angle, after the --augment_* transforms. 0: off. At 0.5 it made MNIST-20 and -100 "
                       "worse (the 1s absorbed 4s, 7s and 9s: a 1 with a bar is a 7; docs/RESULTS.md).",
+    "augment_crossbar": "improved_gan / triple_gan: probability that each of C's augmented images (labeled, "
+                        "and the consistency copy) gets a 6-10 px bar within 20 degrees of horizontal "
+                        "through the middle of its ink (35-65 % of its height), as a crossed 7's; after "
+                        "--augment_stroke. 0: off.",
     "encoder_units": "ssvae_m2: hidden widths of the encoder q(z|x,y) (the decoder uses --generator_units).",
     "unlabeled_consistency_weight": "improved_gan / triple_gan: weight of KL(C(x_u) || C(T(x_u))), T the "
                                     "labeled images' augmentation (--augment_*; with none, only C's noise "

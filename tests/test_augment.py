@@ -133,3 +133,45 @@ def test_stroke_only_adds_ink_and_follows_its_probability_and_seed():
     assert not np.array_equal(drawn, augment.random_stroke(images, 0.5, tf.constant([1, 4])).numpy())
     np.testing.assert_array_equal(augment.random_stroke(images, 0.0, tf.constant([1, 3])).numpy(),
                                   images.numpy())
+
+
+def _stems(count, top=6, bottom=21, column=14):
+    """Blank images with one vertical 2 px stroke in rows top..bottom: a 1, or a 7's stem."""
+    images = -np.ones((count, 28, 28, 1), np.float32)
+    images[:, top:bottom + 1, column:column + 2] = 1.0
+    return tf.constant(images)
+
+
+def test_crossbar_crosses_the_ink_near_the_middle_of_its_height():
+    stems = _stems(64)
+    drawn = augment.random_crossbar(stems, 1.0, tf.constant([5, 1])).numpy()
+    added = (drawn > stems.numpy() + 0.5)[..., 0]
+    for bar in added:
+        rows, columns = np.nonzero(bar)
+        # 35–65 % of rows 6–21 is 11.25–15.75; a 10 px bar at 20° rises ±1.7 px, the pen adds 1.5.
+        assert 8 <= rows.min() and rows.max() <= 19, (rows.min(), rows.max())
+        # Through the stem, not beside it: ink on both sides of columns 14–15.
+        assert columns.min() <= 12 and columns.max() >= 17, (columns.min(), columns.max())
+        assert len(rows) <= 40  # one short bar, not a smear
+    assert np.all(drawn >= stems.numpy())
+
+
+def test_crossbar_is_centred_on_the_ink_of_its_row_wherever_the_digit_is():
+    shifted = _stems(16, top=2, bottom=13, column=4)
+    drawn = augment.random_crossbar(shifted, 1.0, tf.constant([2, 2])).numpy()
+    added = (drawn > shifted.numpy() + 0.5)[..., 0]
+    centres = np.array([np.nonzero(bar)[1].mean() for bar in added])
+    np.testing.assert_allclose(centres, 4.5, atol=1.5)
+
+
+def test_crossbar_follows_its_probability_and_seed_and_handles_blank_images():
+    stems = _stems(400)
+    drawn = augment.random_crossbar(stems, 0.5, tf.constant([1, 3])).numpy()
+    changed = np.any(drawn != stems.numpy(), axis=(1, 2, 3))
+    assert 0.4 < changed.mean() < 0.6
+    np.testing.assert_array_equal(drawn, augment.random_crossbar(stems, 0.5, tf.constant([1, 3])).numpy())
+    assert not np.array_equal(drawn, augment.random_crossbar(stems, 0.5, tf.constant([1, 4])).numpy())
+    np.testing.assert_array_equal(augment.random_crossbar(stems, 0.0, tf.constant([1, 3])).numpy(),
+                                  stems.numpy())
+    blank = augment.random_crossbar(-tf.ones((3, 28, 28, 1)), 1.0, tf.constant([0, 0])).numpy()
+    assert np.all(np.isfinite(blank)) and np.all(np.any(blank > 0, axis=(1, 2, 3)))

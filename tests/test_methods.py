@@ -172,9 +172,10 @@ def test_consistency_cutout_erases_one_square_of_the_copy_only(small_mnist, tmp_
     assert per_image.max() <= 36 and per_image.sum() > 0
 
 
-def test_augment_stroke_adds_ink_to_each_view_with_its_own_draw(small_mnist, tmp_path):
+@pytest.mark.parametrize("flag", ["augment_stroke", "augment_crossbar"])
+def test_pen_augmentations_add_ink_to_each_view_with_its_own_draw(small_mnist, tmp_path, flag):
     method = _new_method("improved_gan", small_mnist, tmp_path, unlabeled_consistency_weight=1.0,
-                         augment_stroke=1.0)
+                         **{flag: 1.0})
     _, unlabeled = _batches(small_mnist, method)
     images = unlabeled["image"].numpy()
     views = [method._augment(unlabeled["image"], view=view).numpy() for view in (0, 1)]

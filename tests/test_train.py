@@ -116,6 +116,7 @@ def test_the_collapse_check_can_be_turned_off_or_deferred(tmp_path, mnist_small_
     ("augment_rotation", 180.0, "augment_rotation must lie in [0, 180) degrees; received 180.0"),
     ("augment_scale", -0.1, "augment_scale must lie in [0, 1); received -0.1"),
     ("augment_stroke", 1.5, "augment_stroke is a probability in [0, 1]; received 1.5"),
+    ("augment_crossbar", -0.1, "augment_crossbar is a probability in [0, 1]; received -0.1"),
     ("confidence_threshold", 1.2, "confidence_threshold must lie in [0, 1]; received 1.2"),
     ("collapse_threshold", -0.1, "collapse_threshold must be >= 0; received -0.1"),
     ("unlabeled_consistency_weight", -1.0, "unlabeled_consistency_weight must be >= 0; received -1.0"),

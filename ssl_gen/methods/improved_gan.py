@@ -17,10 +17,11 @@ from ssl_gen import architectures, augment, distribute, losses, optim
 from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds
 
 
-# Folded into a view's shift seed for its cutout and stroke; views are small integers, so neither
+# Folded into a view's shift seed for its cutout, stroke and crossbar; views are small integers, so none
 # equals one.
 CUTOUT_SALT = 1_000_003
 STROKE_SALT = 1_000_033
+CROSSBAR_SALT = 1_000_037
 
 
 class ImprovedGan(Method):
@@ -165,12 +166,12 @@ class ImprovedGan(Method):
         return classifier_losses, tf.stop_gradient(unlabeled_logits)
 
     def _augment(self, images, view=0):
-        """--augment_* (--augment_stroke included) on C's images; `view` 0 is the labeled batch, 1 the
+        """--augment_* (stroke and crossbar included) on C's images; `view` 0 is the labeled batch, 1 the
         unlabeled consistency copy, which --consistency_cutout also erases a square from."""
         config = self.config
         cutout = config.consistency_cutout if view else 0
         if not (config.augment_shift or config.augment_rotation or config.augment_scale or cutout
-                or config.augment_stroke):
+                or config.augment_stroke or config.augment_crossbar):
             return images
         # The labeled view keeps the seeds it had before the other views existed, so older runs reproduce.
         (shift_seed,) = step_seeds(self.classifier_optimizer.iterations, 1)
@@ -184,6 +185,9 @@ class ImprovedGan(Method):
         if config.augment_stroke:
             stroke_seed = tf.random.experimental.stateless_fold_in(shift_seed, STROKE_SALT)
             images = augment.random_stroke(images, config.augment_stroke, stroke_seed)
+        if config.augment_crossbar:
+            crossbar_seed = tf.random.experimental.stateless_fold_in(shift_seed, CROSSBAR_SALT)
+            images = augment.random_crossbar(images, config.augment_crossbar, crossbar_seed)
         if cutout:
             cutout_seed = tf.random.experimental.stateless_fold_in(shift_seed, CUTOUT_SALT)
             images = augment.cutout(images, cutout, cutout_seed, fill=-1.0)
