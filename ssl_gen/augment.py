@@ -116,9 +116,10 @@ def random_stroke(images, probability, seed, min_length=6.0, max_length=14.0):
     return _draw_segments(images, centre, np.pi * draws[:, 2], half_length, drawn)
 
 
-def _ink_rows_and_centre(images):
-    """Per image: its first and last rows with ink (> 0), and a function giving the mean ink column of a
-    row (the digit's mean column where that row has none). An image with no ink counts as the whole frame."""
+def _point_in_ink(images, height_fraction):
+    """Per image, the point (x, y) at `height_fraction` (0 top, 1 bottom) of the rows holding ink (> 0),
+    x the mean ink column of that row; a row without ink takes the digit's mean column, and an image
+    without ink counts as the whole frame."""
     ink = tf.cast(images[..., 0] > 0.0, tf.float32)  # [B, H, W]
     height, width = tf.shape(ink)[1], tf.shape(ink)[2]
     rows_with_ink = tf.reduce_max(ink, axis=2)  # [B, H]
@@ -126,21 +127,16 @@ def _ink_rows_and_centre(images):
     top = tf.where(any_ink, tf.argmax(rows_with_ink, axis=1, output_type=tf.int32), 0)
     bottom = tf.where(any_ink, height - 1 - tf.argmax(tf.reverse(rows_with_ink, [1]), axis=1,
                                                        output_type=tf.int32), height - 1)
+    y = tf.cast(top, tf.float32) + height_fraction * tf.cast(bottom - top, tf.float32)
     columns = tf.cast(tf.range(width), tf.float32)
-
-    def mean_column(weights):
-        total = tf.reduce_sum(weights, axis=-1)
-        centre = tf.reduce_sum(weights * columns, axis=-1) / tf.maximum(total, 1.0)
-        return centre, total > 0
-
-    digit_centre, _ = mean_column(tf.reduce_sum(ink, axis=1))
-    digit_centre = tf.where(any_ink, digit_centre, (tf.cast(width, tf.float32) - 1.0) / 2.0)
-
-    def centre_of_row(row):
-        centre, has_ink = mean_column(tf.gather(ink, row, axis=1, batch_dims=1))
-        return tf.where(has_ink, centre, digit_centre)
-
-    return top, bottom, centre_of_row
+    row = tf.gather(ink, tf.cast(tf.round(y), tf.int32), axis=1, batch_dims=1)  # [B, W]
+    column_ink = tf.reduce_sum(ink, axis=1)  # [B, W]
+    row_centre = tf.reduce_sum(row * columns, -1) / tf.maximum(tf.reduce_sum(row, -1), 1.0)
+    digit_centre = tf.where(any_ink, tf.reduce_sum(column_ink * columns, -1)
+                            / tf.maximum(tf.reduce_sum(column_ink, -1), 1.0),
+                            (tf.cast(width, tf.float32) - 1.0) / 2.0)
+    x = tf.where(tf.reduce_sum(row, -1) > 0, row_centre, digit_centre)
+    return tf.stack([x, y], axis=1)
 
 
 def random_crossbar(images, probability, seed, min_length=6.0, max_length=10.0, max_angle_degrees=20.0):
@@ -155,14 +151,11 @@ def random_crossbar(images, probability, seed, min_length=6.0, max_length=10.0, 
     """
     images = tf.convert_to_tensor(images)
     draws = tf.random.stateless_uniform([tf.shape(images)[0], 4], seed=seed)
-    top, bottom, centre_of_row = _ink_rows_and_centre(images)
-    span = tf.cast(bottom - top, tf.float32)
-    y = tf.cast(top, tf.float32) + (0.35 + 0.3 * draws[:, 0]) * span
-    x = centre_of_row(tf.cast(tf.round(y), tf.int32))
+    centre = _point_in_ink(images, 0.35 + 0.3 * draws[:, 0])
     angle = (2.0 * draws[:, 1] - 1.0) * np.radians(max_angle_degrees)
     half_length = 0.5 * (min_length + (max_length - min_length) * draws[:, 2])
     drawn = tf.cast(draws[:, 3] < probability, tf.float32)
-    return _draw_segments(images, tf.stack([x, y], axis=1), angle, half_length, drawn)
+    return _draw_segments(images, centre, angle, half_length, drawn)
 
 
 def weak(images, seed, max_shift=2):

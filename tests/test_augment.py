@@ -1,6 +1,7 @@
 """FixMatch's views: shifts move content, cutout blanks one square, both are reproducible in the seed."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from ssl_gen import augment
@@ -123,18 +124,6 @@ def test_stroke_draws_one_straight_line_of_the_given_length_on_a_blank_image():
     assert max(lengths) - min(lengths) > 4.0, "every stroke got the same length"
 
 
-def test_stroke_only_adds_ink_and_follows_its_probability_and_seed():
-    images = tf.random.stateless_uniform((400, 16, 16, 1), seed=[4, 4], minval=-1.0, maxval=0.0)
-    drawn = augment.random_stroke(images, 0.5, tf.constant([1, 3])).numpy()
-    assert np.all(drawn >= images.numpy())
-    changed = np.any(drawn != images.numpy(), axis=(1, 2, 3))
-    assert 0.4 < changed.mean() < 0.6
-    np.testing.assert_array_equal(drawn, augment.random_stroke(images, 0.5, tf.constant([1, 3])).numpy())
-    assert not np.array_equal(drawn, augment.random_stroke(images, 0.5, tf.constant([1, 4])).numpy())
-    np.testing.assert_array_equal(augment.random_stroke(images, 0.0, tf.constant([1, 3])).numpy(),
-                                  images.numpy())
-
-
 def _stems(count, top=6, bottom=21, column=14):
     """Blank images with one vertical 2 px stroke in rows top..bottom: a 1, or a 7's stem."""
     images = -np.ones((count, 28, 28, 1), np.float32)
@@ -164,14 +153,24 @@ def test_crossbar_is_centred_on_the_ink_of_its_row_wherever_the_digit_is():
     np.testing.assert_allclose(centres, 4.5, atol=1.5)
 
 
-def test_crossbar_follows_its_probability_and_seed_and_handles_blank_images():
-    stems = _stems(400)
-    drawn = augment.random_crossbar(stems, 0.5, tf.constant([1, 3])).numpy()
-    changed = np.any(drawn != stems.numpy(), axis=(1, 2, 3))
+def _noise(count):
+    return tf.random.stateless_uniform((count, 16, 16, 1), seed=[4, 4], minval=-1.0, maxval=0.0)
+
+
+@pytest.mark.parametrize("draw, make_images", [(augment.random_stroke, _noise),
+                                               (augment.random_crossbar, _stems)],
+                         ids=["stroke", "crossbar"])
+def test_pen_strokes_only_add_ink_and_follow_their_probability_and_seed(draw, make_images):
+    images = make_images(400)
+    drawn = draw(images, 0.5, tf.constant([1, 3])).numpy()
+    assert np.all(drawn >= images.numpy())
+    changed = np.any(drawn != images.numpy(), axis=(1, 2, 3))
     assert 0.4 < changed.mean() < 0.6
-    np.testing.assert_array_equal(drawn, augment.random_crossbar(stems, 0.5, tf.constant([1, 3])).numpy())
-    assert not np.array_equal(drawn, augment.random_crossbar(stems, 0.5, tf.constant([1, 4])).numpy())
-    np.testing.assert_array_equal(augment.random_crossbar(stems, 0.0, tf.constant([1, 3])).numpy(),
-                                  stems.numpy())
+    np.testing.assert_array_equal(drawn, draw(images, 0.5, tf.constant([1, 3])).numpy())
+    assert not np.array_equal(drawn, draw(images, 0.5, tf.constant([1, 4])).numpy())
+    np.testing.assert_array_equal(draw(images, 0.0, tf.constant([1, 3])).numpy(), images.numpy())
+
+
+def test_crossbar_on_a_blank_image_draws_a_bar_in_the_frame():
     blank = augment.random_crossbar(-tf.ones((3, 28, 28, 1)), 1.0, tf.constant([0, 0])).numpy()
     assert np.all(np.isfinite(blank)) and np.all(np.any(blank > 0, axis=(1, 2, 3)))
