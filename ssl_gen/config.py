@@ -79,9 +79,9 @@ class Config:
     augment_stroke: float = 0.0
     # improved_gan / triple_gan: probability that each of those images gets a short, nearly
     # horizontal bar through the middle of its ink (augment.random_crossbar), the crossbar of a crossed 7,
-    # which no labeled 7 of MNIST-100 seeds 3 and 5 has. At 0.5: seed 5 0.87 % at 70k (2.01 % without),
-    # seed 3 1.84 % at 8k (2.56 %); at 20 labels (seed 3) 7.85 % at 6k against 2.93 %, the 9s called 7
-    # (docs/RESULTS.md). 0: off; no preset sets it until seeds 1, 2 and 4 are measured with it.
+    # which no labeled 7 of MNIST-100 seeds 3 and 5 has. At 0.5: 0.87 % at 70k on seeds 5 and 3 (seed 5:
+    # 2.01 % without); but on seed 1 a bar through a 0's hole draws a θ and C calls 8s 0 (2.16 % at 16k
+    # against 1.22 %), and at 20 labels (seed 3) 9s are called 7 (docs/RESULTS.md). 0: off; no preset sets it.
     augment_crossbar: float = 0.0
     # improved_gan / triple_gan: KL between C's prediction on each unlabeled image and on a copy
     # transformed as the labeled images are (or, with no augment flag, seen through other noise), for the
