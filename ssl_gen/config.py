@@ -80,8 +80,9 @@ class Config:
     # improved_gan / triple_gan: probability that each of those images gets a short, nearly
     # horizontal bar through the middle of its ink (augment.random_crossbar), the crossbar of a crossed 7,
     # which no labeled 7 of MNIST-100 seeds 3 and 5 has. At 0.5: 0.87 % at 70k on seeds 5 and 3 (seed 5:
-    # 2.01 % without); but on seed 1 a bar through a 0's hole draws a θ and C calls 8s 0 (2.16 % at 16k
-    # against 1.22 %), and at 20 labels (seed 3) 9s are called 7 (docs/RESULTS.md). 0: off; no preset sets it.
+    # 2.01 % without); but on seed 1 C calls 8s 0 (2.16 % at 15.9k against 1.22 % at 16k; likely the θ a
+    # bar draws through a 0's hole), and at 20 labels (seed 3) 9s are called 7 (docs/RESULTS.md).
+    # 0: off; no preset sets it.
     augment_crossbar: float = 0.0
     # improved_gan / triple_gan: KL between C's prediction on each unlabeled image and on a copy
     # transformed as the labeled images are (or, with no augment flag, seen through other noise), for the
