@@ -116,20 +116,35 @@ def random_stroke(images, probability, seed, min_length=6.0, max_length=14.0):
     return _draw_segments(images, centre, np.pi * draws[:, 2], half_length, drawn)
 
 
-def _point_in_ink(images, height_fraction):
-    """Per image, the point (x, y) at `height_fraction` (0 top, 1 bottom) of the rows holding ink (> 0),
-    x the mean ink column of that row; a row without ink takes the digit's mean column, and an image
-    without ink counts as the whole frame."""
+def _ink_row(images, height_fraction):
+    """Per image: the ink mask [B, H, W], whether it has any ink, the row y at `height_fraction`
+    (0 top, 1 bottom) of the rows holding ink (> 0), and that row's ink [B, W]. An image without ink
+    counts as the whole frame."""
     ink = tf.cast(images[..., 0] > 0.0, tf.float32)  # [B, H, W]
-    height, width = tf.shape(ink)[1], tf.shape(ink)[2]
+    height = tf.shape(ink)[1]
     rows_with_ink = tf.reduce_max(ink, axis=2)  # [B, H]
     any_ink = tf.reduce_max(rows_with_ink, axis=1) > 0
     top = tf.where(any_ink, tf.argmax(rows_with_ink, axis=1, output_type=tf.int32), 0)
     bottom = tf.where(any_ink, height - 1 - tf.argmax(tf.reverse(rows_with_ink, [1]), axis=1,
                                                        output_type=tf.int32), height - 1)
     y = tf.cast(top, tf.float32) + height_fraction * tf.cast(bottom - top, tf.float32)
-    columns = tf.cast(tf.range(width), tf.float32)
     row = tf.gather(ink, tf.cast(tf.round(y), tf.int32), axis=1, batch_dims=1)  # [B, W]
+    return ink, any_ink, y, row
+
+
+def _ink_runs(row):
+    """Number of separate runs of ink in each row [B, W]: 1 on a stem, 2 across a 0's or an 8's loop."""
+    starts = tf.concat([row[:, :1], tf.nn.relu(row[:, 1:] - row[:, :-1])], axis=1)
+    return tf.reduce_sum(starts, axis=1)
+
+
+def _point_in_ink(images, height_fraction):
+    """Per image, the point (x, y) at `height_fraction` (0 top, 1 bottom) of the rows holding ink (> 0),
+    x the mean ink column of that row; a row without ink takes the digit's mean column, and an image
+    without ink counts as the whole frame."""
+    ink, any_ink, y, row = _ink_row(images, height_fraction)
+    width = tf.shape(ink)[2]
+    columns = tf.cast(tf.range(width), tf.float32)
     column_ink = tf.reduce_sum(ink, axis=1)  # [B, W]
     row_centre = tf.reduce_sum(row * columns, -1) / tf.maximum(tf.reduce_sum(row, -1), 1.0)
     digit_centre = tf.where(any_ink, tf.reduce_sum(column_ink * columns, -1)
@@ -139,7 +154,8 @@ def _point_in_ink(images, height_fraction):
     return tf.stack([x, y], axis=1)
 
 
-def random_crossbar(images, probability, seed, min_length=6.0, max_length=10.0, max_angle_degrees=20.0):
+def random_crossbar(images, probability, seed, min_length=6.0, max_length=10.0, max_angle_degrees=20.0,
+                    stem_only=False):
     """Draws, with `probability` per image, one short, nearly horizontal bar (±`max_angle_degrees`,
     `min_length`–`max_length` px) through the digit's ink at 35–65 % of its height, centred on the mean
     ink column of that row: the crossbar some writers put through a 7's stem (or a 2, a Z, a 0).
@@ -148,13 +164,20 @@ def random_crossbar(images, probability, seed, min_length=6.0, max_length=10.0, 
     (docs/RESULTS.md). `random_stroke` taught that a stray stroke anywhere leaves the class, which is
     false for a 1 (a bar at its top makes a 7, at its side a 4); a bar *through* the middle of the ink
     keeps a 1 a crossed 1 and a 7 a crossed 7.
+
+    `stem_only` draws only where the chosen row's ink is one run: centred on the mean column, a bar
+    across a 0's two sides closes its hole into a θ, and with it C called seed 1's narrow-waisted 8s 0.
     """
     images = tf.convert_to_tensor(images)
     draws = tf.random.stateless_uniform([tf.shape(images)[0], 4], seed=seed)
-    centre = _point_in_ink(images, 0.35 + 0.3 * draws[:, 0])
+    height_fraction = 0.35 + 0.3 * draws[:, 0]
+    centre = _point_in_ink(images, height_fraction)
     angle = (2.0 * draws[:, 1] - 1.0) * np.radians(max_angle_degrees)
     half_length = 0.5 * (min_length + (max_length - min_length) * draws[:, 2])
     drawn = tf.cast(draws[:, 3] < probability, tf.float32)
+    if stem_only:
+        _, _, _, row = _ink_row(images, height_fraction)
+        drawn *= tf.cast(tf.equal(_ink_runs(row), 1.0), tf.float32)
     return _draw_segments(images, centre, angle, half_length, drawn)
 
 

@@ -1,5 +1,7 @@
 """FixMatch's views: shifts move content, cutout blanks one square, both are reproducible in the seed."""
 
+import functools
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -153,13 +155,58 @@ def test_crossbar_is_centred_on_the_ink_of_its_row_wherever_the_digit_is():
     np.testing.assert_allclose(centres, 4.5, atol=1.5)
 
 
+def _rings(count, top=6, bottom=21, left=8, right=19):
+    """Blank images with a 2 px rectangular loop: a 0, whose middle rows hold two runs of ink."""
+    images = -np.ones((count, 28, 28, 1), np.float32)
+    images[:, top:bottom + 1, left:right + 1] = 1.0
+    images[:, top + 2:bottom - 1, left + 2:right - 1] = -1.0
+    return tf.constant(images)
+
+
+def _closes_a_loop(images, rows, columns):
+    """Per image, whether some row of the hole (rows × columns) is ink from side to side: a θ."""
+    return np.any(np.all(images[:, rows, columns, 0] > 0, axis=2), axis=1)
+
+
+def test_the_crossbar_closes_a_zero_into_a_theta_unless_kept_to_stems():
+    rings = _rings(32)
+    barred = augment.random_crossbar(rings, 1.0, tf.constant([7, 7])).numpy()
+    assert _closes_a_loop(barred, slice(8, 20), slice(10, 18)).mean() > 0.5
+    kept = augment.random_crossbar(rings, 1.0, tf.constant([7, 7]), stem_only=True).numpy()
+    np.testing.assert_array_equal(kept, rings.numpy())
+
+
+def test_a_stem_crossbar_still_crosses_a_stem_and_an_eights_waist_but_no_loop():
+    stems = _stems(16)
+    kept = augment.random_crossbar(stems, 1.0, tf.constant([5, 1]), stem_only=True).numpy()
+    np.testing.assert_array_equal(kept, augment.random_crossbar(stems, 1.0, tf.constant([5, 1])).numpy())
+    # An 8: two round loops (ink 4-5.5 px from (row 8, column 14) and (19, 14)) meeting in a waist at rows
+    # 12-15, the only rows at 35-65 % of its height that hold one run of ink.
+    rows, columns = np.mgrid[:28, :28]
+    eights = -np.ones((64, 28, 28, 1), np.float32)
+    for centre_row in (8, 19):
+        distance = np.hypot(rows - centre_row, columns - 14)
+        eights[:, (distance >= 4) & (distance <= 5.5)] = 1.0
+    drawn = augment.random_crossbar(tf.constant(eights), 1.0, tf.constant([3, 9]), stem_only=True).numpy()
+    barred = np.any(drawn > eights + 0.5, axis=(1, 2, 3))
+    assert 0 < barred.mean() < 1  # not on the rows across the loops' sides
+    # The loops' middle rows, where the hole is 7 px wide: a bar there is a θ; the waist's bar only thins
+    # the hole's narrow end.
+    holes = [(slice(centre_row - 2, centre_row + 3), slice(11, 18)) for centre_row in (8, 19)]
+    assert not any(np.any(_closes_a_loop(drawn, *hole)) for hole in holes)
+    unkept = augment.random_crossbar(tf.constant(eights), 1.0, tf.constant([3, 9])).numpy()
+    assert any(np.any(_closes_a_loop(unkept, *hole)) for hole in holes)
+
+
 def _noise(count):
     return tf.random.stateless_uniform((count, 16, 16, 1), seed=[4, 4], minval=-1.0, maxval=0.0)
 
 
 @pytest.mark.parametrize("draw, make_images", [(augment.random_stroke, _noise),
-                                               (augment.random_crossbar, _stems)],
-                         ids=["stroke", "crossbar"])
+                                               (augment.random_crossbar, _stems),
+                                               (functools.partial(augment.random_crossbar, stem_only=True),
+                                                _stems)],
+                         ids=["stroke", "crossbar", "stem_crossbar"])
 def test_pen_strokes_only_add_ink_and_follow_their_probability_and_seed(draw, make_images):
     images = make_images(400)
     drawn = draw(images, 0.5, tf.constant([1, 3])).numpy()

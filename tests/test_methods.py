@@ -185,6 +185,19 @@ def test_pen_augmentations_add_ink_to_each_view_with_its_own_draw(small_mnist, t
     assert not np.array_equal(views[0], views[1])
 
 
+def test_the_stem_only_flag_reaches_the_crossbar_and_spares_images_without_a_stem(small_mnist, tmp_path):
+    changed = {}
+    for stem_only in (False, True):
+        method = _new_method("improved_gan", small_mnist, tmp_path / str(stem_only), augment_crossbar=1.0,
+                             augment_crossbar_stem_only=stem_only)
+        _, unlabeled = _batches(small_mnist, method)
+        images = unlabeled["image"].numpy()
+        changed[stem_only] = np.any(method._augment(unlabeled["image"]).numpy() != images, axis=(1, 2, 3))
+    assert changed[False].all()
+    assert 0 < changed[True].sum() < len(changed[True])
+    assert not np.any(changed[True] & ~changed[False])
+
+
 def _first_moments_after_one_step(small_mnist, tmp_path, **overrides):
     method = _new_method("improved_gan", small_mnist, tmp_path, seed=5, **overrides)
     labeled, unlabeled = _batches(small_mnist, method)

@@ -187,7 +187,8 @@ class ImprovedGan(Method):
             images = augment.random_stroke(images, config.augment_stroke, stroke_seed)
         if config.augment_crossbar:
             crossbar_seed = tf.random.experimental.stateless_fold_in(shift_seed, CROSSBAR_SALT)
-            images = augment.random_crossbar(images, config.augment_crossbar, crossbar_seed)
+            images = augment.random_crossbar(images, config.augment_crossbar, crossbar_seed,
+                                             stem_only=config.augment_crossbar_stem_only)
         if cutout:
             cutout_seed = tf.random.experimental.stateless_fold_in(shift_seed, CUTOUT_SALT)
             images = augment.cutout(images, cutout, cutout_seed, fill=-1.0)
