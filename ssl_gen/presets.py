@@ -10,6 +10,8 @@
 - mnist100_consist_g0: mnist100_consist with G's Adam β1 at 0, as Bad GAN's G (docs/RESULTS.md, "(d) G
   without Adam momentum"): trains through seed 3's collapse, and on seed 2 0.99 % after 22,000 steps
   (29 min alone) where mnist100_consist was at 1.23 %. At 70k: 0.76 % (seed 2), 0.78 % (seed 1).
+- mnist100_stem: mnist100_consist_g0 with a crossbar through the stem of half of C's augmented images
+  (docs/RESULTS.md, "A crossbar on stems only"), for the splits whose labeled 7s are none crossed.
 - m2_mnist100: `--method=ssvae_m2` with the M2 paper's MNIST networks and optimiser.
 - svhn1000 / cifar4000: the anchors' conv nets and their CIFAR-10 optimisation (improved-gan
   `train_cifar_feature_matching.py`: Adam 3e-4, β1 0.5, input noise 0.2 on [-1, 1] images, 1,200 epochs,
@@ -33,6 +35,8 @@ PRESETS = {
     "mnist100_fm": dict(_MNIST100_FM, train_steps=138000),
     "mnist100_consist": _MNIST100_CONSIST,
     "mnist100_consist_g0": dict(_MNIST100_CONSIST, generator_adam_beta1=0.0),
+    "mnist100_stem": dict(_MNIST100_CONSIST, generator_adam_beta1=0.0, augment_crossbar=0.5,
+                          augment_crossbar_stem_only=True),
     "svhn1000": dict(_CONV, dataset="svhn_cropped", num_labeled=1000, epochs=400.0),
     "cifar4000": dict(_CONV, dataset="cifar10", num_labeled=4000, epochs=1200.0),
     # dpkingma/nips14-ssl's MNIST M2: one 500-unit softplus layer per network, z of 50, Adam 3e-4.

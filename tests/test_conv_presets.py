@@ -114,6 +114,14 @@ def test_mnist100_consist_g0_preset_is_the_consistency_preset_with_a_momentum_fr
     assert _config_from(["--preset=mnist100_consist"]).generator_adam_beta1 == 0.5
 
 
+def test_mnist100_stem_preset_is_the_g0_preset_with_a_stem_crossbar():
+    explicit = _config_from(["--preset=mnist100_consist_g0", "--augment_crossbar=0.5",
+                             "--augment_crossbar_stem_only"])
+    preset = _config_from(["--preset=mnist100_stem"])
+    assert dataclasses.replace(preset, preset="") == dataclasses.replace(explicit, preset="")
+    assert preset.augment_crossbar_stem_only and preset.augment_crossbar == 0.5
+
+
 def test_unknown_preset_and_architecture_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="unknown preset 'imagenet'"):
         Config(output_dir=str(tmp_path), preset="imagenet").validate()
