@@ -155,7 +155,7 @@ def _point_in_ink(images, height_fraction):
 
 
 def random_crossbar(images, probability, seed, min_length=6.0, max_length=10.0, max_angle_degrees=20.0,
-                    stem_only=False):
+                    stem_only=False, max_stem_width=0):
     """Draws, with `probability` per image, one short, nearly horizontal bar (±`max_angle_degrees`,
     `min_length`–`max_length` px) through the digit's ink at 35–65 % of its height, centred on the mean
     ink column of that row: the crossbar some writers put through a 7's stem (or a 2, a Z, a 0).
@@ -167,6 +167,8 @@ def random_crossbar(images, probability, seed, min_length=6.0, max_length=10.0, 
 
     `stem_only` draws only where the chosen row's ink is one run: centred on the mean column, a bar
     across a 0's two sides closes its hole into a θ, and with it C called seed 1's narrow-waisted 8s 0.
+    `max_stem_width` > 0 also skips a run wider than that many pixels: the flat base of a 9's loop or a
+    3's cusp is one run too, and a bar along it opens the loop (docs/RESULTS.md).
     """
     images = tf.convert_to_tensor(images)
     draws = tf.random.stateless_uniform([tf.shape(images)[0], 4], seed=seed)
@@ -177,7 +179,10 @@ def random_crossbar(images, probability, seed, min_length=6.0, max_length=10.0, 
     drawn = tf.cast(draws[:, 3] < probability, tf.float32)
     if stem_only:
         _, _, _, row = _ink_row(images, height_fraction)
-        drawn *= tf.cast(tf.equal(_ink_runs(row), 1.0), tf.float32)
+        is_stem = tf.equal(_ink_runs(row), 1.0)
+        if max_stem_width:
+            is_stem &= tf.reduce_sum(row, axis=1) <= max_stem_width
+        drawn *= tf.cast(is_stem, tf.float32)
     return _draw_segments(images, centre, angle, half_length, drawn)
 
 

@@ -89,6 +89,8 @@ class Config:
     # At 0.5 (--preset=mnist100_stem): seed 1 1.18 % at 16k with no 8 → 0 (the preset: 1.22 %), seed 5
     # 0.93 % at 70k (crossbar without it: 0.87 %; its 9s with a curled tail go to 3; docs/RESULTS.md).
     augment_crossbar_stem_only: bool = False
+    # With augment_crossbar_stem_only: the widest run (px) still taken for a stem; 0: any width.
+    augment_crossbar_stem_width: int = 0
     # improved_gan / triple_gan: KL between C's prediction on each unlabeled image and on a copy
     # transformed as the labeled images are (or, with no augment flag, seen through other noise), for the
     # images where C's prediction reaches confidence_threshold. At 1 it took MNIST-20 from 6.52 ± 1.30 %
@@ -177,6 +179,12 @@ class Config:
         if self.augment_crossbar_stem_only and not self.augment_crossbar:
             raise ConfigError("augment_crossbar_stem_only=True says where augment_crossbar draws its bar, "
                               "and augment_crossbar=0 draws none: set augment_crossbar > 0")
+        if self.augment_crossbar_stem_width < 0:
+            raise ConfigError(f"augment_crossbar_stem_width must be >= 0 pixels; received "
+                              f"{self.augment_crossbar_stem_width}")
+        if self.augment_crossbar_stem_width and not self.augment_crossbar_stem_only:
+            raise ConfigError(f"augment_crossbar_stem_width={self.augment_crossbar_stem_width} limits the stems "
+                              f"that augment_crossbar_stem_only=False does not look for: set it")
         if not 0.0 <= self.augment_scale < 1.0:
             raise ConfigError(f"augment_scale must lie in [0, 1); received {self.augment_scale}")
         if self.train_steps <= 0 and self.epochs <= 0:

@@ -198,6 +198,20 @@ def test_a_stem_crossbar_still_crosses_a_stem_and_an_eights_waist_but_no_loop():
     assert any(np.any(_closes_a_loop(unkept, *hole)) for hole in holes)
 
 
+def test_a_width_limit_keeps_the_bar_off_wide_runs_such_as_a_loops_flat_base():
+    images = _stems(32).numpy()
+    images[16:, 11:15, 8:20] = 1.0  # a 12 px wide slab over the middle rows: one wide run
+    kept = augment.random_crossbar(tf.constant(images), 1.0, tf.constant([2, 6]), stem_only=True,
+                                   max_stem_width=5).numpy()
+    barred = np.any(kept > images + 0.5, axis=(1, 2, 3))
+    unlimited = augment.random_crossbar(tf.constant(images), 1.0, tf.constant([2, 6]), stem_only=True).numpy()
+    assert barred[:16].all()  # the 2 px stems keep their bar
+    assert barred[16:].mean() < np.any(unlimited[16:] > images[16:] + 0.5, axis=(1, 2, 3)).mean()
+    for image, drawn_one in zip(images[16:][barred[16:]], kept[16:][barred[16:]]):
+        rows, _ = np.nonzero((drawn_one > image + 0.5)[..., 0])
+        assert rows.mean() >= 14.5, rows  # centred on a 2 px stem row (15-16) below the slab (11-14)
+
+
 def _noise(count):
     return tf.random.stateless_uniform((count, 16, 16, 1), seed=[4, 4], minval=-1.0, maxval=0.0)
 

@@ -119,6 +119,9 @@ def test_the_collapse_check_can_be_turned_off_or_deferred(tmp_path, mnist_small_
     ("augment_crossbar", -0.1, "augment_crossbar is a probability in [0, 1]; received -0.1"),
     ("augment_crossbar_stem_only", True, "augment_crossbar_stem_only=True says where augment_crossbar "
                                          "draws its bar, and augment_crossbar=0 draws none"),
+    ("augment_crossbar_stem_width", -2, "augment_crossbar_stem_width must be >= 0 pixels; received -2"),
+    ("augment_crossbar_stem_width", 5, "augment_crossbar_stem_width=5 limits the stems that "
+                                       "augment_crossbar_stem_only=False does not look for"),
     ("confidence_threshold", 1.2, "confidence_threshold must lie in [0, 1]; received 1.2"),
     ("collapse_threshold", -0.1, "collapse_threshold must be >= 0; received -0.1"),
     ("unlabeled_consistency_weight", -1.0, "unlabeled_consistency_weight must be >= 0; received -1.0"),

@@ -188,7 +188,8 @@ class ImprovedGan(Method):
         if config.augment_crossbar:
             crossbar_seed = tf.random.experimental.stateless_fold_in(shift_seed, CROSSBAR_SALT)
             images = augment.random_crossbar(images, config.augment_crossbar, crossbar_seed,
-                                             stem_only=config.augment_crossbar_stem_only)
+                                             stem_only=config.augment_crossbar_stem_only,
+                                             max_stem_width=config.augment_crossbar_stem_width)
         if cutout:
             cutout_seed = tf.random.experimental.stateless_fold_in(shift_seed, CUTOUT_SALT)
             images = augment.cutout(images, cutout, cutout_seed, fill=-1.0)
