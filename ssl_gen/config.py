@@ -89,7 +89,8 @@ class Config:
     # At 0.5 (--preset=mnist100_stem): seed 1 1.18 % at 16k with no 8 → 0 (the preset: 1.22 %), seed 5
     # 0.93 % at 70k (crossbar without it: 0.87 %; its 9s with a curled tail go to 3; docs/RESULTS.md).
     augment_crossbar_stem_only: bool = False
-    # With augment_crossbar_stem_only: the widest run (px) still taken for a stem; 0: any width.
+    # With augment_crossbar_stem_only: the widest run (px) still taken for a stem; 0: any width. At 5,
+    # MNIST-100 seed 5 at 8k: 1.49 % and 9 → 3 6 (0: 1.55 %, 13); not run further (docs/RESULTS.md).
     augment_crossbar_stem_width: int = 0
     # improved_gan / triple_gan: KL between C's prediction on each unlabeled image and on a copy
     # transformed as the labeled images are (or, with no augment flag, seen through other noise), for the
