@@ -138,11 +138,9 @@ def _ink_runs(row):
     return tf.reduce_sum(starts, axis=1)
 
 
-def _point_in_ink(images, height_fraction):
-    """Per image, the point (x, y) at `height_fraction` (0 top, 1 bottom) of the rows holding ink (> 0),
-    x the mean ink column of that row; a row without ink takes the digit's mean column, and an image
-    without ink counts as the whole frame."""
-    ink, any_ink, y, row = _ink_row(images, height_fraction)
+def _point_in_ink(ink, any_ink, y, row):
+    """Per image, the point (x, y) on `_ink_row`'s row y, x the mean ink column of that row; a row
+    without ink takes the digit's mean column, and an image without ink counts as the whole frame."""
     width = tf.shape(ink)[2]
     columns = tf.cast(tf.range(width), tf.float32)
     column_ink = tf.reduce_sum(ink, axis=1)  # [B, W]
@@ -173,12 +171,12 @@ def random_crossbar(images, probability, seed, min_length=6.0, max_length=10.0, 
     images = tf.convert_to_tensor(images)
     draws = tf.random.stateless_uniform([tf.shape(images)[0], 4], seed=seed)
     height_fraction = 0.35 + 0.3 * draws[:, 0]
-    centre = _point_in_ink(images, height_fraction)
+    ink, any_ink, y, row = _ink_row(images, height_fraction)
+    centre = _point_in_ink(ink, any_ink, y, row)
     angle = (2.0 * draws[:, 1] - 1.0) * np.radians(max_angle_degrees)
     half_length = 0.5 * (min_length + (max_length - min_length) * draws[:, 2])
     drawn = tf.cast(draws[:, 3] < probability, tf.float32)
     if stem_only:
-        _, _, _, row = _ink_row(images, height_fraction)
         is_stem = tf.equal(_ink_runs(row), 1.0)
         if max_stem_width:
             is_stem &= tf.reduce_sum(row, axis=1) <= max_stem_width
