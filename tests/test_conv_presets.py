@@ -122,6 +122,19 @@ def test_mnist100_stem_preset_is_the_g0_preset_with_a_stem_crossbar():
     assert preset.augment_crossbar_stem_only and preset.augment_crossbar == 0.5
 
 
+def test_mnist20_stem_preset_is_the_mnist20_command_with_a_narrow_stem_crossbar():
+    # docs/RESULTS.md, MNIST with 20 labels: the session-12 command plus the width-limited stem crossbar.
+    explicit = _config_from(["--preset=mnist100_fm", "--num_labeled=20", "--generator_tanh_scale=0.5",
+                             "--augment_shift=2", "--augment_rotation=15", "--augment_scale=0.1",
+                             "--unlabeled_consistency_weight=1", "--confidence_threshold=0.95",
+                             "--augment_crossbar=0.5", "--augment_crossbar_stem_only",
+                             "--augment_crossbar_stem_width=5", "--train_steps=30000"])
+    preset = _config_from(["--preset=mnist20_stem"])
+    assert dataclasses.replace(preset, preset="") == dataclasses.replace(explicit, preset="")
+    assert (preset.num_labeled, preset.augment_crossbar_stem_width) == (20, 5)
+    assert preset.generator_adam_beta1 == 0.5  # unlike the MNIST-100 presets since mnist100_consist_g0
+
+
 def test_unknown_preset_and_architecture_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="unknown preset 'imagenet'"):
         Config(output_dir=str(tmp_path), preset="imagenet").validate()
