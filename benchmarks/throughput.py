@@ -3,6 +3,7 @@
 python benchmarks/throughput.py --data_path=../shared/data/mnist.npz              # default MNIST config
 python benchmarks/throughput.py --preset=cifar4000 --synthetic_shape=32,32,3      # CIFAR-10 step time
 Any training flag applies (--batch_size, --mixed_precision, --jit_compile, …). Prints one JSON line.
+TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS limit both the peak and the step; the line records them.
 """
 
 import json
@@ -41,6 +42,8 @@ def main(argv):
         "preset": config.preset or "default", "architecture": config.architecture,
         "image_shape": list(data.spec.image_shape), "batch_size": config.batch_size,
         "dtype": dtype.name, "jit_compile": config.jit_compile, "threads": os.cpu_count(),
+        "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),
+        "inter_op_threads": os.environ.get("TF_NUM_INTEROP_THREADS", "default"),
         "matmul_peak_gflops": round(peak / 1e9, 2), "step_gflop": round(step["step_flops"] / 1e9, 3),
         "steps_per_second": round(step["steps_per_second"], 2),
         "seconds_per_step": round(1.0 / step["steps_per_second"], 4),
