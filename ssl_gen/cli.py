@@ -70,8 +70,8 @@ HELP = {
                                   "seed 1 1.18 % at 16k (no 8s called 0), seed 5 0.93 % at 70k (docs/RESULTS.md).",
     "augment_crossbar_stem_width": "With --augment_crossbar_stem_only: the widest run of ink (px) still taken "
                                    "for a stem, so no bar lies along a 9's loop base or a 3's cusp; 0: any. "
-                                   "At 5 (--preset=mnist20_stem): MNIST-20 seed 3 1.07 % (2.21 % without the "
-                                   "bar), MNIST-100 seed 1 0.80 % (docs/RESULTS.md).",
+                                   "At 5 (--preset=mnist20_stem): MNIST-20 1.14 ± 0.06 % over 3 seeds (2.23 % "
+                                   "without the bar), MNIST-100 seed 1 0.80 % (docs/RESULTS.md).",
     "encoder_units": "ssvae_m2: hidden widths of the encoder q(z|x,y) (the decoder uses --generator_units).",
     "unlabeled_consistency_weight": "improved_gan / triple_gan: weight of KL(C(x_u) || C(T(x_u))), T the "
                                     "labeled images' augmentation (--augment_*; with none, only C's noise "
