@@ -91,7 +91,7 @@ class Config:
     augment_crossbar_stem_only: bool = False
     # With augment_crossbar_stem_only: the widest run (px) still taken for a stem; 0: any width. At 5,
     # MNIST-100 seed 5 at 8k: 1.49 % and 9 → 3 6 (0: 1.55 %, 13); seed 1 0.80 % at 70k (no bar: 0.78 %);
-    # MNIST-20 seed 3 1.07 % at 30k (no bar: 2.21 %; --preset=mnist20_stem; docs/RESULTS.md).
+    # MNIST-20 1.14 ± 0.06 % over seeds 1–3 at 30k (no bar: 2.23 %; --preset=mnist20_stem; docs/RESULTS.md).
     augment_crossbar_stem_width: int = 0
     # improved_gan / triple_gan: KL between C's prediction on each unlabeled image and on a copy
     # transformed as the labeled images are (or, with no augment flag, seen through other noise), for the
