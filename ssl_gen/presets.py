@@ -16,7 +16,7 @@
   output, C's labeled images rotated, scaled and shifted, the masked consistency term; 2.23 ± 0.02 %
   over 3 seeds) with the stem crossbar limited to runs of at most 5 px (docs/RESULTS.md, "MNIST, 20
   labels"): 1.22 / 1.13 / 1.07 % on seeds 1–3. Without the limit a bar across a 9's loop base sent
-  9s to 7.
+  9s to 7. With `--num_labeled=50`: 1.02 / 0.99 / 1.09 % (seeds 1–3).
 - m2_mnist100: `--method=ssvae_m2` with the M2 paper's MNIST networks and optimiser.
 - svhn1000 / cifar4000: the anchors' conv nets and their CIFAR-10 optimisation (improved-gan
   `train_cifar_feature_matching.py`: Adam 3e-4, β1 0.5, input noise 0.2 on [-1, 1] images, 1,200 epochs,
