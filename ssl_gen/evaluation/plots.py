@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # Headless: runs write PNGs, they never open windows.
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter  # noqa: E402
 
 
 def read_metrics(path):
@@ -28,6 +29,9 @@ def plot_test_error(metrics_paths, output_path, labels=None):
         ax.set_xlabel(xlabel)
         ax.set_ylabel("test error (%)")
         ax.set_yscale("log")
+        # Plain numbers (0.8, 1, 2) on the log axis, not matplotlib's default 8 × 10^-1.
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize="small")
     figure.tight_layout()
