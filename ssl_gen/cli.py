@@ -72,6 +72,12 @@ HELP = {
                                    "for a stem, so no bar lies along a 9's loop base or a 3's cusp; 0: any. "
                                    "At 5 (--preset=mnist20_stem): MNIST-20 1.14 ± 0.06 % over 3 seeds (2.23 % "
                                    "without the bar), MNIST-100 seed 1 0.80 % (docs/RESULTS.md).",
+    "augment_foot": "improved_gan / triple_gan: probability that each labeled image of a class in "
+                    "--augment_foot_classes gets a 6-12 px foot across the bottom end of its stem (where one "
+                    "run of at most 5 px ends the ink), in C's labeled view only. 0: off. Aimed at MNIST's "
+                    "footed 1s, which C calls 2 when no labeled 1 has a foot (docs/RESULTS.md).",
+    "augment_foot_classes": "With --augment_foot: the classes whose labeled images may get a foot, e.g. 1 "
+                            "(not 7: a 7 with a foot is a Z-shaped 2).",
     "encoder_units": "ssvae_m2: hidden widths of the encoder q(z|x,y) (the decoder uses --generator_units).",
     "unlabeled_consistency_weight": "improved_gan / triple_gan: weight of KL(C(x_u) || C(T(x_u))), T the "
                                     "labeled images' augmentation (--augment_*; with none, only C's noise "

@@ -212,6 +212,35 @@ def test_a_width_limit_keeps_the_bar_off_wide_runs_such_as_a_loops_flat_base():
         assert rows.mean() >= 14.5, rows  # centred on a 2 px stem row (15-16) below the slab (11-14)
 
 
+def test_a_foot_crosses_the_bottom_end_of_a_stem():
+    stems = _stems(64)  # rows 6-21, columns 14-15
+    drawn = augment.random_foot(stems, 1.0, tf.constant([4, 2])).numpy()
+    added = (drawn > stems.numpy() + 0.5)[..., 0]
+    offsets = []
+    for foot in added:
+        rows, columns = np.nonzero(foot)
+        # Row 21.5 ± the tilt of a 12 px bar at 10° (1 px) and the pen (1.5 px).
+        assert 19 <= rows.min() and rows.max() <= 24, (rows.min(), rows.max())
+        assert columns.max() - columns.min() >= 5 and len(rows) <= 50
+        # It touches the stem's column span: a foot, not a stroke beside the digit.
+        assert columns.min() <= 15 and columns.max() >= 14
+        offsets.append(columns.mean() - 14.5)
+    assert max(offsets) - min(offsets) > 3.0, "every foot got the same place"
+    assert np.all(drawn >= stems.numpy())
+
+
+def test_a_foot_is_not_drawn_under_a_loop_or_a_wide_base_nor_where_drawn_on_is_false():
+    rings = _rings(16)
+    np.testing.assert_array_equal(augment.random_foot(rings, 1.0, tf.constant([1, 1])).numpy(), rings.numpy())
+    based = _stems(16).numpy()
+    based[:, 20:22, 8:22] = 1.0  # a 2's base: the lowest rows hold one 14 px run
+    np.testing.assert_array_equal(augment.random_foot(tf.constant(based), 1.0, tf.constant([1, 1])).numpy(), based)
+    stems = _stems(16)
+    chosen = np.arange(16) % 2 == 0
+    drawn = augment.random_foot(stems, 1.0, tf.constant([1, 1]), drawn_on=tf.constant(chosen)).numpy()
+    np.testing.assert_array_equal(np.any(drawn != stems.numpy(), axis=(1, 2, 3)), chosen)
+
+
 def _noise(count):
     return tf.random.stateless_uniform((count, 16, 16, 1), seed=[4, 4], minval=-1.0, maxval=0.0)
 
@@ -219,8 +248,9 @@ def _noise(count):
 @pytest.mark.parametrize("draw, make_images", [(augment.random_stroke, _noise),
                                                (augment.random_crossbar, _stems),
                                                (functools.partial(augment.random_crossbar, stem_only=True),
-                                                _stems)],
-                         ids=["stroke", "crossbar", "stem_crossbar"])
+                                                _stems),
+                                               (augment.random_foot, _stems)],
+                         ids=["stroke", "crossbar", "stem_crossbar", "foot"])
 def test_pen_strokes_only_add_ink_and_follow_their_probability_and_seed(draw, make_images):
     images = make_images(400)
     drawn = draw(images, 0.5, tf.constant([1, 3])).numpy()

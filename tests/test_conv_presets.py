@@ -135,6 +135,13 @@ def test_mnist20_stem_preset_is_the_mnist20_command_with_a_narrow_stem_crossbar(
     assert preset.generator_adam_beta1 == 0.5  # unlike the MNIST-100 presets since mnist100_consist_g0
 
 
+def test_foot_classes_come_from_the_command_line_as_integers():
+    config = _config_from(["--augment_foot=0.5", "--augment_foot_classes=1,4"])
+    assert config.augment_foot_classes == (1, 4)
+    config.validate()
+    assert _config_from([]).augment_foot_classes == ()
+
+
 def test_unknown_preset_and_architecture_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="unknown preset 'imagenet'"):
         Config(output_dir=str(tmp_path), preset="imagenet").validate()

@@ -34,7 +34,8 @@ def small_mnist(mnist_small_path):
 COUPLED = dict(warmup_steps=0, classifier_adversarial_weight=0.1, classifier_generated_weight=0.1,
                generator_classification_weight=0.1, augment_shift=2, class_balance_weight=0.3,
                classifier_entropy_weight=0.3, augment_rotation=10.0, augment_scale=0.1,
-               unlabeled_consistency_weight=0.5, confidence_threshold=0.0)  # an untrained C is never sure
+               unlabeled_consistency_weight=0.5, confidence_threshold=0.0,  # an untrained C is never sure
+               augment_foot=0.5, augment_foot_classes=(1,))
 
 
 @pytest.mark.parametrize("overrides", [{}, COUPLED], ids=["defaults", "coupled"])
@@ -196,6 +197,19 @@ def test_the_stem_only_flag_reaches_the_crossbar_and_spares_images_without_a_ste
     assert changed[False].all()
     assert 0 < changed[True].sum() < len(changed[True])
     assert not np.any(changed[True] & ~changed[False])
+
+
+def test_a_foot_goes_on_the_labeled_images_of_the_named_classes_only(small_mnist, tmp_path):
+    method = _new_method("improved_gan", small_mnist, tmp_path, augment_foot=1.0, augment_foot_classes=(1, 4),
+                         unlabeled_consistency_weight=1.0)
+    labeled, unlabeled = _batches(small_mnist, method)
+    images, labels = labeled["image"].numpy(), labeled["label"].numpy()
+    footed = np.any(method._augment(labeled["image"], labels=labeled["label"]).numpy() != images, axis=(1, 2, 3))
+    named = np.isin(labels, (1, 4))
+    assert named.any() and footed.any()
+    assert not np.any(footed & ~named)
+    # Unlabeled images have no class to check: their consistency copy gets no foot.
+    np.testing.assert_array_equal(method._augment(unlabeled["image"], view=1).numpy(), unlabeled["image"].numpy())
 
 
 def _first_moments_after_one_step(small_mnist, tmp_path, **overrides):

@@ -122,6 +122,9 @@ def test_the_collapse_check_can_be_turned_off_or_deferred(tmp_path, mnist_small_
     ("augment_crossbar_stem_width", -2, "augment_crossbar_stem_width must be >= 0 pixels; received -2"),
     ("augment_crossbar_stem_width", 5, "augment_crossbar_stem_width=5 limits the stems that "
                                        "augment_crossbar_stem_only=False does not look for"),
+    ("augment_foot", 1.5, "augment_foot is a probability in [0, 1]; received 1.5"),
+    ("augment_foot", 0.5, "augment_foot=0.5 and augment_foot_classes=[] go together"),
+    ("augment_foot_classes", (1,), "augment_foot=0.0 and augment_foot_classes=[1] go together"),
     ("confidence_threshold", 1.2, "confidence_threshold must lie in [0, 1]; received 1.2"),
     ("collapse_threshold", -0.1, "collapse_threshold must be >= 0; received -0.1"),
     ("unlabeled_consistency_weight", -1.0, "unlabeled_consistency_weight must be >= 0; received -1.0"),
@@ -135,6 +138,12 @@ def test_bad_config_values_are_refused(tmp_path, mnist_small_path, field, value,
     with pytest.raises(ConfigError) as error:
         train.run(tiny_config(tmp_path / "run", mnist_small_path, **{field: value}))
     assert fragment in str(error.value)
+
+
+def test_foot_classes_outside_the_data_are_refused(tmp_path, mnist_small_path):
+    with pytest.raises(ConfigError, match=r"augment_foot_classes=\[1, 10, -1\] names \[10, -1\], outside the "
+                                          r"data's classes 0..9"):
+        train.run(tiny_config(tmp_path / "run", mnist_small_path, augment_foot=0.5, augment_foot_classes=(1, 10, -1)))
 
 
 def test_unwritable_output_dir_is_refused(tmp_path, mnist_small_path):

@@ -14,6 +14,7 @@ The classifier used for evaluation and export is an exponential moving average o
 import tensorflow as tf
 
 from ssl_gen import architectures, augment, distribute, losses, optim
+from ssl_gen.errors import ConfigError
 from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds
 
 
@@ -22,6 +23,7 @@ from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_see
 CUTOUT_SALT = 1_000_003
 STROKE_SALT = 1_000_033
 CROSSBAR_SALT = 1_000_037
+FOOT_SALT = 1_000_039
 
 
 class ImprovedGan(Method):
@@ -31,6 +33,10 @@ class ImprovedGan(Method):
 
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)
+        outside = [c for c in config.augment_foot_classes if not 0 <= c < spec.num_classes]
+        if outside:
+            raise ConfigError(f"augment_foot_classes={list(config.augment_foot_classes)} names {outside}, "
+                              f"outside the data's classes 0..{spec.num_classes - 1}")
         seed = config.seed
         self.classifier = architectures.classifier(config, spec, seed=seed * 7919 + 1)
         self.classifier_average = architectures.classifier(config, spec)
@@ -140,7 +146,7 @@ class ImprovedGan(Method):
     def _classifier_update(self, labeled, unlabeled, generated, generated_labels, ramp):
         config = self.config
         consistency = config.unlabeled_consistency_weight > 0
-        batches = [self._augment(labeled["image"]), unlabeled["image"], generated]
+        batches = [self._augment(labeled["image"], labels=labeled["label"]), unlabeled["image"], generated]
         # Only the labeled images are shifted for the supervised term: shifting all three batches alike
         # (a DiffAugment-style choice) let C tell G's images apart: on MNIST-100 its real/fake loss was
         # 0.0012 at step 2,000 (0.27 unshifted) and G's feature-matching loss 19.4, then 54.2 at 4,000
@@ -165,13 +171,15 @@ class ImprovedGan(Method):
         apply_gradients(tape, classifier_losses["total"], self.classifier, self.classifier_optimizer)
         return classifier_losses, tf.stop_gradient(unlabeled_logits)
 
-    def _augment(self, images, view=0):
+    def _augment(self, images, view=0, labels=None):
         """--augment_* (stroke and crossbar included) on C's images; `view` 0 is the labeled batch, 1 the
-        unlabeled consistency copy, which --consistency_cutout also erases a square from."""
+        unlabeled consistency copy, which --consistency_cutout also erases a square from. `labels` (the
+        labeled batch's) choose the images --augment_foot may draw on."""
         config = self.config
         cutout = config.consistency_cutout if view else 0
+        foot = config.augment_foot if labels is not None else 0.0
         if not (config.augment_shift or config.augment_rotation or config.augment_scale or cutout
-                or config.augment_stroke or config.augment_crossbar):
+                or config.augment_stroke or config.augment_crossbar or foot):
             return images
         # The labeled view keeps the seeds it had before the other views existed, so older runs reproduce.
         (shift_seed,) = step_seeds(self.classifier_optimizer.iterations, 1)
@@ -190,6 +198,10 @@ class ImprovedGan(Method):
             images = augment.random_crossbar(images, config.augment_crossbar, crossbar_seed,
                                              stem_only=config.augment_crossbar_stem_only,
                                              max_stem_width=config.augment_crossbar_stem_width)
+        if foot:
+            foot_seed = tf.random.experimental.stateless_fold_in(shift_seed, FOOT_SALT)
+            footed_class = tf.reduce_any(tf.equal(labels[:, None], list(config.augment_foot_classes)), axis=1)
+            images = augment.random_foot(images, foot, foot_seed, drawn_on=footed_class)
         if cutout:
             cutout_seed = tf.random.experimental.stateless_fold_in(shift_seed, CUTOUT_SALT)
             images = augment.cutout(images, cutout, cutout_seed, fill=-1.0)
