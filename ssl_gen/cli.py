@@ -71,7 +71,7 @@ HELP = {
     "augment_crossbar_stem_width": "With --augment_crossbar_stem_only: the widest run of ink (px) still taken "
                                    "for a stem, so no bar lies along a 9's loop base or a 3's cusp; 0: any. "
                                    "At 5 (--preset=mnist20_stem): MNIST-20 1.14 ± 0.06 % over 3 seeds (2.23 % "
-                                   "without the bar), MNIST-100 seed 1 0.80 % (docs/RESULTS.md).",
+                                   "without the bar), MNIST-100 0.80 / 0.80 / 0.78 % on seeds 1–3 (docs/RESULTS.md).",
     "augment_foot": "improved_gan / triple_gan: probability that each labeled image of a class in "
                     "--augment_foot_classes gets a 6-12 px foot across the bottom end of its stem (where one "
                     "run of at most 5 px ends the ink), in C's labeled view only. 0: off. Aimed at MNIST's "

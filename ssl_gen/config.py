@@ -90,7 +90,7 @@ class Config:
     # 0.93 % at 70k (crossbar without it: 0.87 %; its 9s with a curled tail go to 3; docs/RESULTS.md).
     augment_crossbar_stem_only: bool = False
     # With augment_crossbar_stem_only: the widest run (px) still taken for a stem; 0: any width. At 5,
-    # MNIST-100 seed 5 at 8k: 1.49 % and 9 → 3 6 (0: 1.55 %, 13); seed 1 0.80 % at 70k (no bar: 0.78 %);
+    # MNIST-100 seed 5 at 8k: 1.49 % and 9 → 3 6 (0: 1.55 %, 13); seeds 1–3 0.80 / 0.80 / 0.78 % at 70k;
     # MNIST-20 1.14 ± 0.06 % over seeds 1–3 at 30k (no bar: 2.23 %; --preset=mnist20_stem; docs/RESULTS.md).
     augment_crossbar_stem_width: int = 0
     # improved_gan / triple_gan: probability that each labeled image of a class in augment_foot_classes
