@@ -193,8 +193,8 @@ def random_foot(images, probability, seed, drawn_on=None, min_length=6.0, max_le
 
     It is drawn only where the lowest ink row and the row at 90 % of the ink's height each hold one run
     at most `max_stem_width` px wide, i.e. a stem ends there: not under a 2's base (wide) nor a 0's or an
-    8's loop (two runs at 90 %). On MNIST-100 no labeled 1 of seeds 1–3 has a foot, and C gives 117 of the
-    120 footed 1s among the training images, and the test set's, to 2 (docs/RESULTS.md).
+    8's loop (two runs at 90 %). On MNIST-100 no labeled 1 of seeds 1–3 has a foot, and C gives 115–118 of
+    the 120 footed 1s among the training images, and the same eleven test 1s, to 2 (docs/RESULTS.md).
     """
     images = tf.convert_to_tensor(images)
     count = tf.shape(images)[0]

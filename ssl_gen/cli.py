@@ -77,7 +77,7 @@ HELP = {
                     "run of at most 5 px ends the ink), in C's labeled view only. 0: off. Aimed at MNIST's "
                     "footed 1s, which C calls 2 when no labeled 1 has a foot (docs/RESULTS.md).",
     "augment_foot_classes": "With --augment_foot: the classes whose labeled images may get a foot, e.g. 1 "
-                            "(not 7: a 7 with a foot is a Z-shaped 2).",
+                            "(not 7: a 7 with a foot can read as a Z-shaped 2).",
     "encoder_units": "ssvae_m2: hidden widths of the encoder q(z|x,y) (the decoder uses --generator_units).",
     "unlabeled_consistency_weight": "improved_gan / triple_gan: weight of KL(C(x_u) || C(T(x_u))), T the "
                                     "labeled images' augmentation (--augment_*; with none, only C's noise "

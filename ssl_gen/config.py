@@ -97,7 +97,7 @@ class Config:
     # gets a foot, a short bar across the bottom end of its stem (augment.random_foot), in C's labeled
     # view only, where the class is known. No labeled 1 of MNIST-100 seeds 1–3 has a foot, and C calls
     # the footed 1s 2 (the same 11 test images on each seed; docs/RESULTS.md). The classes are named
-    # because a foot is not class-neutral: under a 7 it draws a Z-shaped 2. 0: off.
+    # because a foot is not class-neutral: under a 7 it can make a Z-shaped 2. 0: off.
     augment_foot: float = 0.0
     augment_foot_classes: tuple = ()
     # improved_gan / triple_gan: KL between C's prediction on each unlabeled image and on a copy
@@ -197,7 +197,7 @@ class Config:
         if bool(self.augment_foot) != bool(self.augment_foot_classes):
             raise ConfigError(f"augment_foot={self.augment_foot} and augment_foot_classes="
                               f"{list(self.augment_foot_classes)} go together: a foot is drawn on the labeled "
-                              f"images of those classes (under a 7 it makes a Z-shaped 2), so set both or neither")
+                              f"images of those classes (under a 7 it can make a Z-shaped 2), so set both or neither")
         if not 0.0 <= self.augment_scale < 1.0:
             raise ConfigError(f"augment_scale must lie in [0, 1); received {self.augment_scale}")
         if self.train_steps <= 0 and self.epochs <= 0:
