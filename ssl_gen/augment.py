@@ -116,10 +116,9 @@ def random_stroke(images, probability, seed, min_length=6.0, max_length=14.0):
     return _draw_segments(images, centre, np.pi * draws[:, 2], half_length, drawn)
 
 
-def _ink_row(images, height_fraction):
-    """Per image: the ink mask [B, H, W], whether it has any ink, the row y at `height_fraction`
-    (0 top, 1 bottom) of the rows holding ink (> 0), and that row's ink [B, W]. An image without ink
-    counts as the whole frame."""
+def _ink_extent(images):
+    """Per image: the ink mask [B, H, W] (pixels > 0), whether it has any ink, and its top and bottom
+    ink rows; an image without ink counts as the whole frame."""
     ink = tf.cast(images[..., 0] > 0.0, tf.float32)  # [B, H, W]
     height = tf.shape(ink)[1]
     rows_with_ink = tf.reduce_max(ink, axis=2)  # [B, H]
@@ -127,8 +126,19 @@ def _ink_row(images, height_fraction):
     top = tf.where(any_ink, tf.argmax(rows_with_ink, axis=1, output_type=tf.int32), 0)
     bottom = tf.where(any_ink, height - 1 - tf.argmax(tf.reverse(rows_with_ink, [1]), axis=1,
                                                        output_type=tf.int32), height - 1)
+    return ink, any_ink, top, bottom
+
+
+def _row_at(ink, top, bottom, height_fraction):
+    """The row y at `height_fraction` (0 top, 1 bottom) of the ink's extent, and that row's ink [B, W]."""
     y = tf.cast(top, tf.float32) + height_fraction * tf.cast(bottom - top, tf.float32)
-    row = tf.gather(ink, tf.cast(tf.round(y), tf.int32), axis=1, batch_dims=1)  # [B, W]
+    return y, tf.gather(ink, tf.cast(tf.round(y), tf.int32), axis=1, batch_dims=1)
+
+
+def _ink_row(images, height_fraction):
+    """Per image: `_ink_extent`'s mask and whether there is ink, and `_row_at`'s row y and its ink."""
+    ink, any_ink, top, bottom = _ink_extent(images)
+    y, row = _row_at(ink, top, bottom, height_fraction)
     return ink, any_ink, y, row
 
 
@@ -199,8 +209,10 @@ def random_foot(images, probability, seed, drawn_on=None, min_length=6.0, max_le
     images = tf.convert_to_tensor(images)
     count = tf.shape(images)[0]
     draws = tf.random.stateless_uniform([count, 4], seed=seed)
-    ink, any_ink, bottom_y, bottom_row = _ink_row(images, tf.ones([count]))
-    _, _, _, lower_row = _ink_row(images, tf.fill([count], 0.9))
+    # One pass over the ink for both rows: this runs on every labeled batch.
+    ink, any_ink, top, bottom = _ink_extent(images)
+    bottom_y, bottom_row = _row_at(ink, top, bottom, 1.0)
+    _, lower_row = _row_at(ink, top, bottom, 0.9)
     stem_end = _point_in_ink(ink, any_ink, bottom_y, bottom_row)
     half_length = 0.5 * (min_length + (max_length - min_length) * draws[:, 2])
     # Half a pixel down: the foot meets the stem's last row instead of crossing it.
