@@ -122,6 +122,15 @@ def test_mnist100_stem_preset_is_the_g0_preset_with_a_stem_crossbar():
     assert preset.augment_crossbar_stem_only and preset.augment_crossbar == 0.5
 
 
+def test_mnist100_foot_preset_is_the_width_limited_stem_command_with_a_foot_on_labeled_1s():
+    explicit = _config_from(["--preset=mnist100_stem", "--augment_crossbar_stem_width=5", "--augment_foot=0.5",
+                             "--augment_foot_classes=1"])
+    preset = _config_from(["--preset=mnist100_foot"])
+    assert dataclasses.replace(preset, preset="") == dataclasses.replace(explicit, preset="")
+    assert (preset.augment_foot, preset.augment_foot_classes) == (0.5, (1,))
+    assert preset.augment_crossbar_stem_width == 5
+
+
 def test_mnist20_stem_preset_is_the_mnist20_command_with_a_narrow_stem_crossbar():
     # docs/RESULTS.md, MNIST with 20 labels: the session-12 command plus the width-limited stem crossbar.
     explicit = _config_from(["--preset=mnist100_fm", "--num_labeled=20", "--generator_tanh_scale=0.5",
