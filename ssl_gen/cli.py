@@ -55,6 +55,9 @@ HELP = {
                         "(shift alone: 7.70 ± 4.53 %; docs/RESULTS.md).",
     "augment_scale": "improved_gan / triple_gan: C's labeled images are each scaled by a factor in "
                      "[1 - this, 1 + this] (0: off), about the centre, before --augment_shift.",
+    "augment_elastic": "improved_gan / triple_gan: alpha (px) of an elastic distortion (Simard et al. 2003: "
+                       "a random displacement field smoothed by a 4 px Gaussian) of C's augmented images, "
+                       "before --augment_rotation / --augment_scale. 0: off; Simard's MNIST value is 34.",
     "augment_stroke": "improved_gan / triple_gan: probability that each of C's augmented images (labeled, "
                       "and --unlabeled_consistency_weight's copy) gets one stray pen stroke, 6-14 px at a "
                       "random angle, after the --augment_* transforms. 0: off. At 0.5 it made MNIST-20 and -100 "

@@ -105,6 +105,54 @@ def test_random_affine_is_the_identity_when_off_and_reproducible_in_the_seed():
     assert not np.array_equal(first, augment.random_affine(images, 10.0, 0.1, tf.constant([4, -2])).numpy())
 
 
+def test_warp_by_a_constant_displacement_moves_the_image_and_fills_the_border_with_background():
+    images = tf.random.stateless_uniform((2, 6, 7, 1), seed=[5, 6], minval=-1, maxval=1)
+    one_right = np.zeros((2, 6, 7, 2), np.float32)
+    one_right[..., 1] = 1.0  # each output pixel reads the pixel one column to its right
+    moved = augment.warp(images, tf.constant(one_right)).numpy()
+    np.testing.assert_allclose(moved[:, :, :-1], images.numpy()[:, :, 1:], atol=1e-6)
+    np.testing.assert_array_equal(moved[:, :, -1], -1.0)
+    half_down = np.zeros((2, 6, 7, 2), np.float32)
+    half_down[..., 0] = 0.5
+    between = augment.warp(images, tf.constant(half_down)).numpy()
+    np.testing.assert_allclose(between[:, :-1], (images.numpy()[:, :-1] + images.numpy()[:, 1:]) / 2, atol=1e-6)
+    np.testing.assert_allclose(between[:, -1], (images.numpy()[:, -1] - 1.0) / 2, atol=1e-6)
+
+
+def _vertical_line(count, size=28, column=14):
+    images = -np.ones((count, size, size, 1), np.float32)
+    images[:, 4:24, column - 1:column + 1, 0] = 1.0
+    return tf.constant(images)
+
+
+def test_elastic_bends_a_line_smoothly_keeping_its_ink():
+    lines = _vertical_line(16)
+    bent = augment.random_elastic(lines, 34.0, tf.constant([7, 8])).numpy()[..., 0]
+    assert bent.min() >= -1.0 - 1e-6 and bent.max() <= 1.0 + 1e-6
+    ink = (bent + 1.0) / 2.0
+    # 20 rows × 2 px of ink, stretched or squeezed in places (at alpha 34 by up to ~35 %), never lost.
+    np.testing.assert_allclose(ink.sum(axis=(1, 2)), 40.0, rtol=0.5)
+    columns = np.arange(28)
+    deviations, steps = [], []
+    for image in ink:
+        rows = np.nonzero(image.sum(axis=1) > 0.5)[0]
+        centres = (image[rows] * columns).sum(axis=1) / image[rows].sum(axis=1)
+        deviations.append(np.abs(centres - 13.5).max())
+        steps.append(np.abs(np.diff(centres)).max())
+    # A smoothed field moves whole stretches of the stroke; per-pixel noise would tear it apart.
+    assert np.median(deviations) > 0.5, f"the line hardly moved: {deviations}"
+    assert max(steps) < 1.0, f"the line broke between neighbouring rows: {steps}"
+
+
+def test_elastic_is_the_identity_when_off_and_reproducible_in_the_seed():
+    lines = _vertical_line(4)
+    np.testing.assert_array_equal(augment.random_elastic(lines, 0.0, tf.constant([1, 1])).numpy(), lines.numpy())
+    first = augment.random_elastic(lines, 20.0, tf.constant([2, 3])).numpy()
+    np.testing.assert_array_equal(first, augment.random_elastic(lines, 20.0, tf.constant([2, 3])).numpy())
+    assert not np.array_equal(first, augment.random_elastic(lines, 20.0, tf.constant([2, 4])).numpy())
+    assert not np.array_equal(first[0], first[1]), "every image got the same field"
+
+
 def _ink_per_image(images):
     return [np.argwhere(image[..., 0] > 0.0).astype(np.float64) for image in images]
 

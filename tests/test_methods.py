@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from ssl_gen import augment, data, methods
+from ssl_gen.methods import improved_gan
 from ssl_gen.trainer import make_checkpoint
 from tests.conftest import tiny_config
 
@@ -157,6 +158,18 @@ def test_the_consistency_copy_is_drawn_apart_from_the_labeled_view_whose_draw_is
     np.testing.assert_array_equal(labeled_view.numpy(), before.numpy())
     assert not np.allclose(copy.numpy(), labeled_view.numpy(), atol=1e-3)
     assert float(tf.reduce_max(tf.abs(copy - images))) > 0.5  # and the copy is transformed
+
+
+def test_elastic_distortion_bends_the_labeled_view_before_the_affine_transform(small_mnist, tmp_path):
+    method = _new_method("improved_gan", small_mnist, tmp_path, augment_elastic=20.0, augment_rotation=10.0)
+    labeled, _ = _batches(small_mnist, method)
+    images = labeled["image"]
+    affine_seed = tf.constant([0, -1])
+    elastic_seed = tf.random.experimental.stateless_fold_in(affine_seed, improved_gan.ELASTIC_SALT)
+    expected = augment.random_affine(augment.random_elastic(images, 20.0, elastic_seed), 10.0, 0.0, affine_seed)
+    np.testing.assert_allclose(method._augment(images).numpy(), expected.numpy(), atol=1e-6)
+    without = augment.random_affine(images, 10.0, 0.0, affine_seed)
+    assert float(tf.reduce_max(tf.abs(expected - without))) > 0.5
 
 
 def test_consistency_cutout_erases_one_square_of_the_copy_only(small_mnist, tmp_path):

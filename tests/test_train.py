@@ -115,6 +115,7 @@ def test_the_collapse_check_can_be_turned_off_or_deferred(tmp_path, mnist_small_
     ("augment_shift", -1, "augment_shift must be >= 0 pixels; received -1"),
     ("augment_rotation", 180.0, "augment_rotation must lie in [0, 180) degrees; received 180.0"),
     ("augment_scale", -0.1, "augment_scale must lie in [0, 1); received -0.1"),
+    ("augment_elastic", -1.0, "augment_elastic must be >= 0 pixels; received -1.0"),
     ("augment_stroke", 1.5, "augment_stroke is a probability in [0, 1]; received 1.5"),
     ("augment_crossbar", -0.1, "augment_crossbar is a probability in [0, 1]; received -0.1"),
     ("augment_crossbar_stem_only", True, "augment_crossbar_stem_only=True says where augment_crossbar "

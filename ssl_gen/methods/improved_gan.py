@@ -24,6 +24,7 @@ CUTOUT_SALT = 1_000_003
 STROKE_SALT = 1_000_033
 CROSSBAR_SALT = 1_000_037
 FOOT_SALT = 1_000_039
+ELASTIC_SALT = 1_000_081
 
 
 class ImprovedGan(Method):
@@ -172,14 +173,14 @@ class ImprovedGan(Method):
         return classifier_losses, tf.stop_gradient(unlabeled_logits)
 
     def _augment(self, images, view=0, labels=None):
-        """--augment_* (stroke and crossbar included) on C's images; `view` 0 is the labeled batch, 1 the
+        """--augment_* (elastic, stroke and crossbar included) on C's images; `view` 0 is the labeled batch, 1 the
         unlabeled consistency copy, which --consistency_cutout also erases a square from. `labels` (the
         labeled batch's) choose the images --augment_foot may draw on."""
         config = self.config
         cutout = config.consistency_cutout if view else 0
         foot = config.augment_foot if labels is not None else 0.0
-        if not (config.augment_shift or config.augment_rotation or config.augment_scale or cutout
-                or config.augment_stroke or config.augment_crossbar or foot):
+        if not (config.augment_shift or config.augment_rotation or config.augment_scale or config.augment_elastic
+                or cutout or config.augment_stroke or config.augment_crossbar or foot):
             return images
         # The labeled view keeps the seeds it had before the other views existed, so older runs reproduce.
         (shift_seed,) = step_seeds(self.classifier_optimizer.iterations, 1)
@@ -188,6 +189,9 @@ class ImprovedGan(Method):
         if view:
             shift_seed, affine_seed = (tf.random.experimental.stateless_fold_in(seed, view)
                                        for seed in (shift_seed, affine_seed))
+        if config.augment_elastic:
+            elastic_seed = tf.random.experimental.stateless_fold_in(affine_seed, ELASTIC_SALT)
+            images = augment.random_elastic(images, config.augment_elastic, elastic_seed)
         images = augment.random_affine(images, config.augment_rotation, config.augment_scale, affine_seed)
         images = augment.random_shift(images, config.augment_shift, shift_seed)
         if config.augment_stroke:
