@@ -79,7 +79,7 @@ HELP = {
                     "--augment_foot_classes gets a 6-12 px foot across the bottom end of its stem (where one "
                     "run of at most 5 px ends the ink), in C's labeled view only. 0: off. Aimed at MNIST's "
                     "footed 1s, which C calls 2 when no labeled 1 has a foot. At 0.5 on 1s (--preset="
-                    "mnist100_foot): MNIST-100 0.76 / 0.70 % on seeds 2, 3 (docs/RESULTS.md).",
+                    "mnist100_foot): MNIST-100 0.68 / 0.76 / 0.70 / 0.93 % on seeds 1-4 (docs/RESULTS.md).",
     "augment_foot_classes": "With --augment_foot: the classes whose labeled images may get a foot, e.g. 1 "
                             "(not 7: a 7 with a foot can read as a Z-shaped 2).",
     "encoder_units": "ssvae_m2: hidden widths of the encoder q(z|x,y) (the decoder uses --generator_units).",
