@@ -83,8 +83,8 @@ def warp(images, displacement):
     bottom, right = tf.minimum(top + 1, height + 1), tf.minimum(left + 1, width + 1)
 
     def read(row, column):
-        pixels = tf.gather(flat, tf.reshape(row * padded_width + column, [shape[0], -1]), axis=1, batch_dims=1)
-        return tf.reshape(pixels, shape)
+        index = tf.reshape(row * padded_width + column, [shape[0], -1])
+        return tf.reshape(tf.gather(flat, index, axis=1, batch_dims=1), shape)
 
     upper = read(top, left) * (1.0 - column_weight) + read(top, right) * column_weight
     lower = read(bottom, left) * (1.0 - column_weight) + read(bottom, right) * column_weight
@@ -94,8 +94,8 @@ def warp(images, displacement):
 def random_elastic(images, alpha, seed, sigma=4.0):
     """Simard et al. (2003)'s elastic distortion: a uniform random displacement field per image, smoothed
     by a Gaussian of `sigma` px and scaled by `alpha` px, through which the image is resampled. Rotation
-    and scale move a digit as a whole; this bends its strokes locally (a tail curls, a loop narrows),
-    the variation that ten labeled images per class leave out. Simard's MNIST values: sigma 4, alpha 34.
+    and scale move a digit as a whole; this bends its strokes locally, a variation of handwriting that
+    ten labeled images per class may not show. Simard's MNIST values: sigma 4, alpha 34.
     """
     if alpha == 0:
         return images

@@ -173,14 +173,14 @@ class ImprovedGan(Method):
         return classifier_losses, tf.stop_gradient(unlabeled_logits)
 
     def _augment(self, images, view=0, labels=None):
-        """--augment_* (elastic, stroke and crossbar included) on C's images; `view` 0 is the labeled batch, 1 the
-        unlabeled consistency copy, which --consistency_cutout also erases a square from. `labels` (the
-        labeled batch's) choose the images --augment_foot may draw on."""
+        """--augment_* (elastic, stroke and crossbar included) on C's images; `view` 0 is the labeled
+        batch, 1 the unlabeled consistency copy, which --consistency_cutout also erases a square from.
+        `labels` (the labeled batch's) choose the images --augment_foot may draw on."""
         config = self.config
         cutout = config.consistency_cutout if view else 0
         foot = config.augment_foot if labels is not None else 0.0
-        if not (config.augment_shift or config.augment_rotation or config.augment_scale or config.augment_elastic
-                or cutout or config.augment_stroke or config.augment_crossbar or foot):
+        if not (config.augment_shift or config.augment_rotation or config.augment_scale or cutout
+                or config.augment_elastic or config.augment_stroke or config.augment_crossbar or foot):
             return images
         # The labeled view keeps the seeds it had before the other views existed, so older runs reproduce.
         (shift_seed,) = step_seeds(self.classifier_optimizer.iterations, 1)
