@@ -130,8 +130,11 @@ def test_elastic_bends_a_line_smoothly_keeping_its_ink():
     bent = augment.random_elastic(lines, 34.0, tf.constant([7, 8])).numpy()[..., 0]
     assert bent.min() >= -1.0 - 1e-6 and bent.max() <= 1.0 + 1e-6
     ink = (bent + 1.0) / 2.0
-    # 20 rows × 2 px of ink, stretched or squeezed in places (at alpha 34 by up to ~35 %), never lost.
+    # 20 rows × 2 px of ink. Alpha 34 stretches or squeezes whole stretches of the line (these 16 lines:
+    # 26–48 px of ink; over 64 lines and two seeds, 23–72); a small alpha keeps it within a few per cent.
     np.testing.assert_allclose(ink.sum(axis=(1, 2)), 40.0, rtol=0.5)
+    gently_bent = augment.random_elastic(lines, 4.0, tf.constant([7, 8])).numpy()[..., 0]
+    np.testing.assert_allclose(((gently_bent + 1.0) / 2.0).sum(axis=(1, 2)), 40.0, rtol=0.1)
     columns = np.arange(28)
     deviations, steps = [], []
     for image in ink:
