@@ -129,6 +129,8 @@ HELP = {
                             "1.23 % (--preset=mnist100_consist_g0; docs/RESULTS.md).",
     "adam_epsilon": "Adam epsilon.",
     "lr_decay_start": "Fraction of training after which the learning rate decays linearly to 0.",
+    "lr_warmup_steps": "Steps over which every network's learning rate rises linearly from 1/N of its value "
+                       "to all of it (0: none).",
     "ema_decay": "Decay of the moving average of C's weights used for evaluation and export.",
     "eval_every": "Evaluate (test error, sample grid, metrics.csv row) every this many steps.",
     "checkpoint_every": "Save a checkpoint every this many steps.",

@@ -145,6 +145,8 @@ class Config:
     generator_adam_beta1: float = 0.5
     adam_epsilon: float = 1e-4  # improved-gan adds 1e-8 inside the sqrt: about 1e-4 outside.
     lr_decay_start: float = 0.5  # Fraction of training after which lr decays linearly to 0.
+    # Steps over which every network's rate rises linearly to its full value; 0: full from step 0.
+    lr_warmup_steps: int = 0
     ema_decay: float = 0.9999  # improved-gan's; 0.999 measured worse (docs/RESULTS.md).
     # Runtime
     eval_every: int = 2000
@@ -211,6 +213,8 @@ class Config:
         if self.train_steps <= 0 and self.epochs <= 0:
             raise ConfigError(f"train_steps must be positive (or epochs > 0); received "
                               f"train_steps={self.train_steps}, epochs={self.epochs}")
+        if self.lr_warmup_steps < 0:
+            raise ConfigError(f"lr_warmup_steps must be >= 0; received {self.lr_warmup_steps}")
         for name in ("learning_rate", "gan_learning_rate"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be positive; received {getattr(self, name)}")

@@ -6,29 +6,32 @@ import tensorflow as tf
 
 @keras.saving.register_keras_serializable(package="ssl_gen")
 class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """lr0 until `decay_start · total_steps`, then linear to 0 at `total_steps` (Bad GAN's schedule)."""
+    """lr0 until `decay_start · total_steps`, then linear to 0 at `total_steps` (Bad GAN's schedule);
+    with `warmup_steps`, the rate first rises linearly from lr0 / warmup_steps to lr0 over those steps."""
 
-    def __init__(self, initial_learning_rate, total_steps, decay_start):
+    def __init__(self, initial_learning_rate, total_steps, decay_start, warmup_steps=0):
         self.initial_learning_rate = float(initial_learning_rate)
         self.total_steps = int(total_steps)
         self.decay_start = float(decay_start)
+        self.warmup_steps = int(warmup_steps)
 
     def __call__(self, step):
         step = tf.cast(step, tf.float32)
         start = self.decay_start * self.total_steps
         remaining = (self.total_steps - step) / max(self.total_steps - start, 1.0)
-        return self.initial_learning_rate * tf.clip_by_value(remaining, 0.0, 1.0)
+        warmup = linear_ramp(step, 0, self.warmup_steps)
+        return self.initial_learning_rate * warmup * tf.clip_by_value(remaining, 0.0, 1.0)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate, "total_steps": self.total_steps,
-                "decay_start": self.decay_start}
+                "decay_start": self.decay_start, "warmup_steps": self.warmup_steps}
 
 
 def adam(config, total_steps, learning_rate=None, beta_1=None):
     """Adam on the run's schedule; `learning_rate` and `beta_1` override --learning_rate and
     --adam_beta1 for one network."""
     initial = config.learning_rate if learning_rate is None else learning_rate
-    schedule = ConstantThenLinearDecay(initial, total_steps, config.lr_decay_start)
+    schedule = ConstantThenLinearDecay(initial, total_steps, config.lr_decay_start, config.lr_warmup_steps)
     return FusedAdam(schedule, beta_1=config.adam_beta1 if beta_1 is None else beta_1,
                      epsilon=config.adam_epsilon)
 

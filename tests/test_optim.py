@@ -40,6 +40,18 @@ def test_learning_rate_is_constant_then_decays_linearly_to_zero(step, expected):
     assert float(schedule(step)) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("step, expected", [(0, 0.25), (1, 0.5), (3, 1.0), (50, 1.0), (75, 0.5), (100, 0.0)])
+def test_learning_rate_warms_up_linearly_before_the_constant_stretch(step, expected):
+    schedule = ConstantThenLinearDecay(1.0, total_steps=100, decay_start=0.5, warmup_steps=4)
+    assert float(schedule(step)) == pytest.approx(expected)
+
+
+def test_the_warmup_survives_serialisation_so_a_resumed_run_keeps_its_schedule():
+    schedule = ConstantThenLinearDecay(2.0, total_steps=100, decay_start=0.5, warmup_steps=10)
+    restored = ConstantThenLinearDecay.from_config(schedule.get_config())
+    assert float(restored(4)) == pytest.approx(1.0)
+
+
 def _after_adam_steps(optimizer_class, start, gradients):
     variable = keras.Variable(start)
     optimizer = optimizer_class(ConstantThenLinearDecay(3e-3, 10, 0.5), beta_1=0.5, epsilon=1e-4)

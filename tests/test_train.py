@@ -110,6 +110,7 @@ def test_the_collapse_check_can_be_turned_off_or_deferred(tmp_path, mnist_small_
     ("train_steps", -5, "train_steps=-5"),
     ("learning_rate", 0.0, "learning_rate must be positive"),
     ("ema_decay", 1.5, "ema_decay must lie in [0, 1]; received 1.5"),
+    ("lr_warmup_steps", -100, "lr_warmup_steps must be >= 0; received -100"),
     ("generator_adam_beta1", -0.5, "generator_adam_beta1 must lie in [0, 1]; received -0.5"),
     ("method", "no_such_method", "unknown method 'no_such_method'"),
     ("augment_shift", -1, "augment_shift must be >= 0 pixels; received -1"),
