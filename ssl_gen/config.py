@@ -145,7 +145,9 @@ class Config:
     generator_adam_beta1: float = 0.5
     adam_epsilon: float = 1e-4  # improved-gan adds 1e-8 inside the sqrt: about 1e-4 outside.
     lr_decay_start: float = 0.5  # Fraction of training after which lr decays linearly to 0.
-    # Steps over which every network's rate rises linearly to its full value; 0: full from step 0.
+    # Steps over which every network's rate rises linearly to its full value; 0: full from step 0. With
+    # --preset=mnist100_foot, seed 5's game broke within its first 800 steps at the full rate and trained
+    # through them with 1,000 (docs/RESULTS.md).
     lr_warmup_steps: int = 0
     ema_decay: float = 0.9999  # improved-gan's; 0.999 measured worse (docs/RESULTS.md).
     # Runtime
