@@ -17,6 +17,9 @@
   of C's labeled 1s (docs/RESULTS.md, "The footed 1s"), whose footed test 1s every earlier final called 2.
   Seeds 1–4: 0.68 / 0.76 / 0.70 / 0.93 % at 70k (seeds 1–3 without the foot: 0.80 / 0.80 / 0.78 %;
   seed 4's 9s with a curled tail go to 3).
+- mnist100_warmup: mnist100_foot with the learning rates warmed up over the first 1,000 steps. On seed 5
+  the foot preset's game collapsed in its first few hundred steps (docs/RESULTS.md, "Seed 5 with
+  --preset=mnist100_foot"); with the warmup it trained through them.
 - mnist20_stem: MNIST with 20 labels (2 per class): the session-12 MNIST-20 command (anchors' sigmoid G
   output, C's labeled images rotated, scaled and shifted, the masked consistency term; 2.23 ± 0.02 %
   over 3 seeds) with the stem crossbar limited to runs of at most 5 px (docs/RESULTS.md, "MNIST, 20
@@ -49,6 +52,8 @@ PRESETS = {
     "mnist100_consist_g0": dict(_MNIST100_CONSIST, generator_adam_beta1=0.0),
     "mnist100_stem": _MNIST100_STEM,
     "mnist100_foot": dict(_MNIST100_STEM, augment_crossbar_stem_width=5, augment_foot=0.5, augment_foot_classes=(1,)),
+    "mnist100_warmup": dict(_MNIST100_STEM, augment_crossbar_stem_width=5, augment_foot=0.5,
+                            augment_foot_classes=(1,), lr_warmup_steps=1000),
     "mnist20_stem": dict(_MNIST100_CONSIST, num_labeled=20, generator_tanh_scale=0.5, augment_crossbar=0.5,
                          augment_crossbar_stem_only=True, augment_crossbar_stem_width=5, train_steps=30000),
     "svhn1000": dict(_CONV, dataset="svhn_cropped", num_labeled=1000, epochs=400.0),

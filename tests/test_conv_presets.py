@@ -131,6 +131,13 @@ def test_mnist100_foot_preset_is_the_width_limited_stem_command_with_a_foot_on_l
     assert preset.augment_crossbar_stem_width == 5
 
 
+def test_mnist100_warmup_preset_is_the_foot_command_with_a_learning_rate_warmup():
+    explicit = _config_from(["--preset=mnist100_foot", "--lr_warmup_steps=1000"])
+    preset = _config_from(["--preset=mnist100_warmup"])
+    assert dataclasses.replace(preset, preset="") == dataclasses.replace(explicit, preset="")
+    assert _config_from(["--preset=mnist100_foot"]).lr_warmup_steps == 0
+
+
 def test_mnist20_stem_preset_is_the_mnist20_command_with_a_narrow_stem_crossbar():
     # docs/RESULTS.md, MNIST with 20 labels: the session-12 command plus the width-limited stem crossbar.
     explicit = _config_from(["--preset=mnist100_fm", "--num_labeled=20", "--generator_tanh_scale=0.5",
