@@ -74,8 +74,8 @@ class Config:
     # improved_gan / triple_gan: alpha (px) of Simard et al.'s elastic distortion of C's augmented images
     # (augment.random_elastic, sigma 4 px), before the rotation and scale; Simard used 34 on MNIST.
     # Aimed at stroke shapes no labeled image has, e.g. the 9s with a curled tail that MNIST-100
-    # seeds 4 and 5 call 3. At 34 on seed 4 (with mnist100_foot): 1.98 % at 12k against 1.44 % without,
-    # 4 → 9 its largest cell (docs/RESULTS.md); unfinished, in no preset. 0: off.
+    # seeds 4 and 5 call 3. At 34 on seed 4 (with mnist100_foot): 1.68 % at 20k against 1.15 % without;
+    # 9 → 3 down to 3 at 21k, but 4 → 9 55 (docs/RESULTS.md); stopped there, in no preset. 0: off.
     augment_elastic: float = 0.0
     # improved_gan / triple_gan: probability that each of C's augmented images (the labeled batch and the
     # consistency copy) gets one stray pen stroke (augment.random_stroke), so that C learns a digit's
