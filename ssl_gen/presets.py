@@ -19,8 +19,8 @@
   seed 4's 9s with a curled tail go to 3); on seed 5 the game collapses in the first steps.
 - mnist100_warmup: mnist100_foot with the learning rates warmed up over the first 1,000 steps. On seed 5
   the foot preset's game collapsed in its first few hundred steps (docs/RESULTS.md, "Seed 5 with
-  --preset=mnist100_foot"); with the warmup it trained through them. Seeds 4 / 5: 0.69 % at 40k /
-  0.74 % at 44k (unfinished; seed 4's curled 9s no longer go to 3).
+  --preset=mnist100_foot"); with the warmup it trained through them. Seeds 4 / 5: 0.65 / 0.66 % at 70k
+  (seed 4's curled 9s no longer go to 3: 9 -> 3 is 0, the foot preset's final 23).
 - mnist20_stem: MNIST with 20 labels (2 per class): the session-12 MNIST-20 command (anchors' sigmoid G
   output, C's labeled images rotated, scaled and shifted, the masked consistency term; 2.23 ± 0.02 %
   over 3 seeds) with the stem crossbar limited to runs of at most 5 px (docs/RESULTS.md, "MNIST, 20
