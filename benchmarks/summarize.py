@@ -1,6 +1,7 @@
 """Summarise finished runs for docs/RESULTS.md: one markdown row per run and the error-vs-time curve.
 
 python benchmarks/summarize.py --plot=docs/images/mnist100_error_vs_time.png runs/mnist100_seed1 …
+python benchmarks/summarize.py --table=curve --curve_every=4000 runs/warm/s1 runs/warm/s2
 """
 
 import json
@@ -14,8 +15,10 @@ from ssl_gen.evaluation import plots
 from ssl_gen.metrics_log import METRICS_FILE
 
 flags.DEFINE_string("plot", None, "Write the test-error-versus-time curve of all runs to this PNG.")
-flags.DEFINE_enum("table", "runs", ["runs", "methods"],
-                  "runs: time to accuracy; methods: classifier and generator metrics side by side.")
+flags.DEFINE_enum("table", "runs", ["runs", "methods", "curve"],
+                  "runs: time to accuracy; methods: classifier and generator metrics side by side; curve: "
+                  "test error at every --curve_every steps, one row per run.")
+flags.DEFINE_integer("curve_every", 4000, "Steps between the columns of --table=curve.", lower_bound=1)
 
 
 def summarize(run_dir):
@@ -66,8 +69,27 @@ def _print_methods(summaries):
               f"{_number(s['conditional_accuracy'], 100, 1, ' %')} | {_number(s['fid'])} | {kid} |")
 
 
+def _print_curve(run_dirs, every):
+    """Test error (%) of each run at the evaluations whose step is a multiple of `every`, for comparing
+    runs step by step (a run resumed several times has one row per evaluation in metrics.csv)."""
+    errors = {}
+    for run_dir in run_dirs:
+        rows = plots.read_metrics(os.path.join(run_dir, METRICS_FILE))
+        errors[run_dir] = {int(row["step"]): 100 * float(row["eval/test_error"]) for row in rows
+                           if int(row["step"]) % every == 0}
+    steps = sorted(set().union(*errors.values()))
+    print("| step (k) | " + " | ".join(f"{step / 1000:g}" for step in steps) + " |")
+    print("|---|" + "---|" * len(steps))
+    for run_dir, by_step in errors.items():
+        cells = [f"{by_step[step]:.2f}" if step in by_step else "" for step in steps]
+        print(f"| {os.path.basename(os.path.normpath(run_dir))} (%) | " + " | ".join(cells) + " |")
+
+
 def main(argv):
     run_dirs = argv[1:]
+    if flags.FLAGS.table == "curve":
+        _print_curve(run_dirs, flags.FLAGS.curve_every)
+        return
     summaries = [summarize(run_dir) for run_dir in run_dirs]
     if flags.FLAGS.table == "methods":
         _print_methods(summaries)

@@ -40,3 +40,16 @@ def test_a_report_of_the_last_step_is_used(tmp_path):
     _fake_run(tmp_path / "current", last_step=400, report_step=400)
     output = _summarize(tmp_path / "current")
     assert "| 400 | 2 min | 3.3 | 3.48 % |" in output and "eval.json is from step" not in output
+
+
+def test_curve_table_has_one_row_per_run_and_blanks_where_a_run_did_not_reach(tmp_path):
+    _fake_run(tmp_path / "long", last_step=800, report_step=800)
+    _fake_run(tmp_path / "short", last_step=400, report_step=400)
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "summarize.py"), "--table=curve",
+                             "--curve_every=400", str(tmp_path / "long"), str(tmp_path / "short")],
+                            env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "| step (k) | 0.4 | 0.8 |"
+    assert lines[2] == "| long (%) | 5.00 | 1.78 |"
+    assert lines[3] == "| short (%) | 1.78 |  |"
