@@ -138,6 +138,13 @@ def test_mnist100_warmup_preset_is_the_foot_command_with_a_learning_rate_warmup(
     assert _config_from(["--preset=mnist100_foot"]).lr_warmup_steps == 0
 
 
+def test_mnist100_sigmoid_preset_is_the_warmup_command_with_the_anchors_sigmoid_output():
+    explicit = _config_from(["--preset=mnist100_warmup", "--generator_tanh_scale=0.5"])
+    preset = _config_from(["--preset=mnist100_sigmoid"])
+    assert dataclasses.replace(preset, preset="") == dataclasses.replace(explicit, preset="")
+    assert _config_from(["--preset=mnist100_warmup"]).generator_tanh_scale == 1.0
+
+
 def test_mnist20_stem_preset_is_the_mnist20_command_with_a_narrow_stem_crossbar():
     # docs/RESULTS.md, MNIST with 20 labels: the session-12 command plus the width-limited stem crossbar.
     explicit = _config_from(["--preset=mnist100_fm", "--num_labeled=20", "--generator_tanh_scale=0.5",
