@@ -30,10 +30,8 @@ def analyse(run_dir, cells, data_path, footed_class):
     _, data, method, step = runs.restore(run_dir, data_path)
     test_predictions = classifier_metrics.predict(method.classify, data.x_test)
     matrix = classifier_metrics.confusion_matrix(data.y_test, test_predictions, data.spec.num_classes)
-    test_footed = np.flatnonzero(data.y_test == footed_class)
-    test_footed = test_footed[error_analysis.footed(data.x_test[test_footed])]
-    train_footed = np.flatnonzero(data.y_train == footed_class)
-    train_footed = train_footed[error_analysis.footed(data.x_train[train_footed])]
+    test_footed = error_analysis.footed_indices(data.x_test, data.y_test, footed_class)
+    train_footed = error_analysis.footed_indices(data.x_train, data.y_train, footed_class)
     train_predictions = classifier_metrics.predict(method.classify, data.x_train[train_footed])
     return {"run": run_dir, "step": step,
             "test_error": float(np.mean(test_predictions != data.y_test)),

@@ -38,8 +38,7 @@ def test_a_footed_stem_is_told_from_a_plain_or_a_wide_one():
 
 def test_the_rule_finds_the_footed_test_ones_that_earlier_finals_called_2():
     with np.load(MNIST) as mnist:
-        ones = np.flatnonzero(mnist["y_test"] == 1)
-        found = set(ones[error_analysis.footed(mnist["x_test"][ones])].tolist())
+        found = set(error_analysis.footed_indices(mnist["x_test"], mnist["y_test"], 1).tolist())
     called_2_by_every_final = {956, 1527, 2182, 2266, 2358, 2434, 3073, 3132, 3906, 4013, 4212}
     assert len(found) == 9 and found <= called_2_by_every_final
 

@@ -21,8 +21,8 @@ def _fake_run(run_dir, last_step, report_step):
         json.dump({"test_error": 0.0348, "step": report_step}, file)
 
 
-def _summarize(*run_dirs):
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "summarize.py"),
+def _summarize(*run_dirs, flags=()):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "summarize.py"), *flags,
                              *map(str, run_dirs)],
                             env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -45,11 +45,8 @@ def test_a_report_of_the_last_step_is_used(tmp_path):
 def test_curve_table_has_one_row_per_run_and_blanks_where_a_run_did_not_reach(tmp_path):
     _fake_run(tmp_path / "long", last_step=800, report_step=800)
     _fake_run(tmp_path / "short", last_step=400, report_step=400)
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "summarize.py"), "--table=curve",
-                             "--curve_every=400", str(tmp_path / "long"), str(tmp_path / "short")],
-                            env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    lines = result.stdout.strip().splitlines()
+    output = _summarize(tmp_path / "long", tmp_path / "short", flags=("--table=curve", "--curve_every=400"))
+    lines = output.strip().splitlines()
     assert lines[0] == "| step (k) | 0.4 | 0.8 |"
     assert lines[2] == "| long (%) | 5.00 | 1.78 |"
     assert lines[3] == "| short (%) | 1.78 |  |"

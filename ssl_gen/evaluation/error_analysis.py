@@ -45,3 +45,9 @@ def has_foot(image):
 def footed(images):
     """Boolean mask over a batch of uint8 images [N, H, W] or [N, H, W, 1]."""
     return np.array([has_foot(image) for image in np.asarray(images)], bool)
+
+
+def footed_indices(images, labels, footed_class):
+    """Indices of the images labeled `footed_class` that have a foot."""
+    candidates = np.flatnonzero(np.asarray(labels) == footed_class)
+    return candidates[footed(np.asarray(images)[candidates])]
