@@ -127,6 +127,11 @@ def test_the_collapse_check_can_be_turned_off_or_deferred(tmp_path, mnist_small_
     ("augment_foot", 1.5, "augment_foot is a probability in [0, 1]; received 1.5"),
     ("augment_foot", 0.5, "augment_foot=0.5 and augment_foot_classes=[] go together"),
     ("augment_foot_classes", (1,), "augment_foot=0.0 and augment_foot_classes=[1] go together"),
+    ("augment_foot_unlabeled", 2.0, "augment_foot_unlabeled is a probability in [0, 1]; received 2.0"),
+    ("augment_foot_unlabeled", 0.5, "augment_foot_unlabeled=0.5 draws on the consistency copy of the "
+                                    "unlabeled images C calls one of augment_foot_classes: it needs "
+                                    "augment_foot_classes (received []) and unlabeled_consistency_weight > 0 "
+                                    "(received 0.0)"),
     ("confidence_threshold", 1.2, "confidence_threshold must lie in [0, 1]; received 1.2"),
     ("collapse_threshold", -0.1, "collapse_threshold must be >= 0; received -0.1"),
     ("unlabeled_consistency_weight", -1.0, "unlabeled_consistency_weight must be >= 0; received -1.0"),

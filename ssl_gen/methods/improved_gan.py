@@ -153,7 +153,8 @@ class ImprovedGan(Method):
         # 0.0012 at step 2,000 (0.27 unshifted) and G's feature-matching loss 19.4, then 54.2 at 4,000
         # (0.94, 0.75 unshifted). The consistency copy of x_u enters no real/fake term.
         if consistency:
-            batches.append(self._augment(unlabeled["image"], view=1))
+            batches.append(self._augment(unlabeled["image"], view=1,
+                                         labels=self._confident_labels(unlabeled["image"])))
         sizes = [tf.shape(batch)[0] for batch in batches]
         with tf.GradientTape() as tape:
             # One forward pass over all batches: fewer, larger matmuls are faster on a CPU.
@@ -172,13 +173,25 @@ class ImprovedGan(Method):
         apply_gradients(tape, classifier_losses["total"], self.classifier, self.classifier_optimizer)
         return classifier_losses, tf.stop_gradient(unlabeled_logits)
 
+    def _confident_labels(self, images):
+        """The averaged C's class for each image it is sure of (confidence_threshold), -1 elsewhere: which
+        unlabeled images --augment_foot_unlabeled may draw on. None when that flag is off."""
+        if not self.config.augment_foot_unlabeled:
+            return None
+        # The average, not C: it is the classifier evaluated, and its calls do not swing from step to step.
+        probabilities = tf.nn.softmax(self.classify(images))
+        labels = tf.argmax(probabilities, axis=1, output_type=tf.int32)
+        sure = tf.reduce_max(probabilities, axis=1) >= self.config.confidence_threshold
+        return tf.stop_gradient(tf.where(sure, labels, -1))
+
     def _augment(self, images, view=0, labels=None):
         """--augment_* (elastic, stroke and crossbar included) on C's images; `view` 0 is the labeled
         batch, 1 the unlabeled consistency copy, which --consistency_cutout also erases a square from.
-        `labels` (the labeled batch's) choose the images --augment_foot may draw on."""
+        `labels` choose the images a foot may be drawn on: the labeled batch's classes for --augment_foot,
+        the averaged C's confident calls (-1: none) for --augment_foot_unlabeled on the consistency copy."""
         config = self.config
         cutout = config.consistency_cutout if view else 0
-        foot = config.augment_foot if labels is not None else 0.0
+        foot = 0.0 if labels is None else (config.augment_foot_unlabeled if view else config.augment_foot)
         if not (config.augment_shift or config.augment_rotation or config.augment_scale or cutout
                 or config.augment_elastic or config.augment_stroke or config.augment_crossbar or foot):
             return images
