@@ -211,8 +211,8 @@ class Config:
             raise ConfigError(f"augment_crossbar_stem_width={self.augment_crossbar_stem_width} limits the stems "
                               f"that augment_crossbar_stem_only=False does not look for: set it")
         if self.augment_foot_unlabeled and not (self.augment_foot_classes and self.unlabeled_consistency_weight):
-            raise ConfigError(f"augment_foot_unlabeled={self.augment_foot_unlabeled} draws on the consistency copy "
-                              f"of the unlabeled images C calls one of augment_foot_classes: it needs "
+            raise ConfigError(f"augment_foot_unlabeled={self.augment_foot_unlabeled} draws on the consistency "
+                              f"copy of the unlabeled images C calls one of augment_foot_classes: it needs "
                               f"augment_foot_classes (received {list(self.augment_foot_classes)}) and "
                               f"unlabeled_consistency_weight > 0 (received {self.unlabeled_consistency_weight})")
         if bool(self.augment_foot or self.augment_foot_unlabeled) != bool(self.augment_foot_classes):

@@ -5,6 +5,11 @@ horizontal foot under its stem, which C called 2 on every run before `--augment_
 """
 
 import numpy as np
+import tensorflow as tf
+
+from ssl_gen import augment
+from ssl_gen.data import images as image_conversion
+from ssl_gen.evaluation import classifier_metrics
 
 INK_THRESHOLD = 127
 MIN_FOOT_RUN = 8
@@ -51,3 +56,15 @@ def footed_indices(images, labels, footed_class):
     """Indices of the images labeled `footed_class` that have a foot."""
     candidates = np.flatnonzero(np.asarray(labels) == footed_class)
     return candidates[footed(np.asarray(images)[candidates])]
+
+
+def calls_with_a_drawn_foot(classify, images_uint8, seed=(3, 4)):
+    """What `classify` calls uint8 images [N, H, W, C] before and after `augment.random_foot` draws a
+    foot on every one it can (a stem must end the ink): would a foot on this class make hard examples for
+    this C? Returns the predictions (plain, footed) of the images a foot was drawn on."""
+    model_range = image_conversion.to_model_range(images_uint8)
+    footed = augment.random_foot(model_range, 1.0, tf.constant(seed))
+    footed_uint8 = image_conversion.model_to_uint8(footed).numpy()
+    drawn = np.any(footed_uint8 != np.asarray(images_uint8), axis=tuple(range(1, footed_uint8.ndim)))
+    return (classifier_metrics.predict(classify, np.asarray(images_uint8)[drawn]),
+            classifier_metrics.predict(classify, footed_uint8[drawn]))
