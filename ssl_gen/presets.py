@@ -25,6 +25,10 @@
 - mnist100_sigmoid: mnist100_warmup with G's output tanh(a/2), the anchors' sigmoid (as mnist20_stem),
   which had trained through every collapse window it met. Seed 1 (where the warmup collapsed): 0.71 %
   at 70k; seed 2: 1.03 % (its curled 9s go to 3 and the foot did not take: 117 of 124 footed 1s -> 2).
+- mnist100_feet: mnist100_sigmoid with the foot drawn on 9s as well as 1s, and also on the consistency
+  copy of the unlabeled images the averaged C confidently calls 1 or 9 (docs/RESULTS.md, "Session 29"):
+  a drawn foot made 474 of seed 2's 9s read as 3 (its curled test 9s went to 3), and seed 2's C had
+  learned the drawn foot on ten labeled 1s but not the writers' feet.
 - mnist20_stem: MNIST with 20 labels (2 per class): the session-12 MNIST-20 command (anchors' sigmoid G
   output, C's labeled images rotated, scaled and shifted, the masked consistency term; 2.23 ± 0.02 %
   over 3 seeds) with the stem crossbar limited to runs of at most 5 px (docs/RESULTS.md, "MNIST, 20
@@ -60,6 +64,8 @@ PRESETS = {
     "mnist100_foot": _MNIST100_FOOT,
     "mnist100_warmup": dict(_MNIST100_FOOT, lr_warmup_steps=1000),
     "mnist100_sigmoid": dict(_MNIST100_FOOT, lr_warmup_steps=1000, generator_tanh_scale=0.5),
+    "mnist100_feet": dict(_MNIST100_FOOT, lr_warmup_steps=1000, generator_tanh_scale=0.5,
+                          augment_foot_classes=(1, 9), augment_foot_unlabeled=0.5),
     "mnist20_stem": dict(_MNIST100_CONSIST, num_labeled=20, generator_tanh_scale=0.5, augment_crossbar=0.5,
                          augment_crossbar_stem_only=True, augment_crossbar_stem_width=5, train_steps=30000),
     "svhn1000": dict(_CONV, dataset="svhn_cropped", num_labeled=1000, epochs=400.0),

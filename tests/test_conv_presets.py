@@ -145,6 +145,14 @@ def test_mnist100_sigmoid_preset_is_the_warmup_command_with_the_anchors_sigmoid_
     assert _config_from(["--preset=mnist100_warmup"]).generator_tanh_scale == 1.0
 
 
+def test_mnist100_feet_preset_is_the_sigmoid_command_with_feet_on_9s_and_on_unlabeled_images():
+    explicit = _config_from(["--preset=mnist100_sigmoid", "--augment_foot_classes=1,9",
+                             "--augment_foot_unlabeled=0.5"])
+    preset = _config_from(["--preset=mnist100_feet"])
+    assert dataclasses.replace(preset, preset="") == dataclasses.replace(explicit, preset="")
+    assert _config_from(["--preset=mnist100_sigmoid"]).augment_foot_unlabeled == 0.0
+
+
 def test_mnist20_stem_preset_is_the_mnist20_command_with_a_narrow_stem_crossbar():
     # docs/RESULTS.md, MNIST with 20 labels: the session-12 command plus the width-limited stem crossbar.
     explicit = _config_from(["--preset=mnist100_fm", "--num_labeled=20", "--generator_tanh_scale=0.5",
