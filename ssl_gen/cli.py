@@ -82,11 +82,13 @@ HELP = {
                     "run of at most 5 px ends the ink), in C's labeled view only. 0: off. Aimed at MNIST's "
                     "footed 1s, which C calls 2 when no labeled 1 has a foot. At 0.5 on 1s (--preset="
                     "mnist100_foot): MNIST-100 0.68 / 0.76 / 0.70 / 0.93 % on seeds 1-4 (docs/RESULTS.md).",
-    "augment_foot_unlabeled": "improved_gan / triple_gan: probability of the same foot on the consistency copy "
-                              "(--unlabeled_consistency_weight) of each unlabeled image that the averaged C "
-                              "calls one of --augment_foot_classes with --confidence_threshold. 0: off. At 0.5 with the "
-                              "foot on 1s and 9s (--preset=mnist100_feet): MNIST-100 0.69 / 0.67 % on seeds 2 / 3.",
-    "augment_foot_classes": "With --augment_foot: the classes whose labeled images may get a foot, e.g. 1 "
+    "augment_foot_unlabeled": "improved_gan / triple_gan: probability of the same foot on the consistency "
+                              "copy (--unlabeled_consistency_weight) of each unlabeled image that the averaged "
+                              "C calls one of --augment_foot_classes with --confidence_threshold. 0: off. At "
+                              "0.5 with the foot on 1s and 9s (--preset=mnist100_feet): MNIST-100 0.69 / "
+                              "0.67 % on seeds 2 / 3.",
+    "augment_foot_classes": "With --augment_foot (labeled images) or --augment_foot_unlabeled (C's confident "
+                            "calls): the classes whose images may get a foot, e.g. 1 "
                             "(not 7: a 7 with a foot can read as a Z-shaped 2).",
     "encoder_units": "ssvae_m2: hidden widths of the encoder q(z|x,y) (the decoder uses --generator_units).",
     "unlabeled_consistency_weight": "improved_gan / triple_gan: weight of KL(C(x_u) || C(T(x_u))), T the "
