@@ -59,7 +59,8 @@ def test_a_drawn_foot_is_counted_where_a_stem_ends_and_the_classifier_sees_it():
 def test_errors_script_reports_a_trained_run(mnist_small_path, tmp_path):
     train.run(tiny_config(tmp_path, mnist_small_path, train_steps=6))
     result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "errors.py"), "--cells=4",
-                             "--drawn_foot_classes=1,9", str(tmp_path)], env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
+                             "--drawn_foot_classes=1,9", str(tmp_path)],
+                            env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     line = json.loads(result.stdout.strip().splitlines()[-1])
     assert line["step"] == 6 and 0.0 <= line["test_error"] <= 1.0

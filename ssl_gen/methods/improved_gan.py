@@ -181,8 +181,8 @@ class ImprovedGan(Method):
         # The average, not C: it is the classifier evaluated, and its calls do not swing from step to step.
         probabilities = tf.nn.softmax(self.classify(images))
         labels = tf.argmax(probabilities, axis=1, output_type=tf.int32)
-        sure = tf.reduce_max(probabilities, axis=1) >= self.config.confidence_threshold
-        return tf.stop_gradient(tf.where(sure, labels, -1))
+        sure = losses.confidence_mask(probabilities, self.config.confidence_threshold) > 0
+        return tf.where(sure, labels, -1)
 
     def _augment(self, images, view=0, labels=None):
         """--augment_* (elastic, stroke and crossbar included) on C's images; `view` 0 is the labeled
