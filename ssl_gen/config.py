@@ -217,9 +217,11 @@ class Config:
                               f"augment_foot_classes (received {list(self.augment_foot_classes)}) and "
                               f"unlabeled_consistency_weight > 0 (received {self.unlabeled_consistency_weight})")
         if bool(self.augment_foot or self.augment_foot_unlabeled) != bool(self.augment_foot_classes):
-            raise ConfigError(f"augment_foot={self.augment_foot} and augment_foot_classes="
-                              f"{list(self.augment_foot_classes)} go together: a foot is drawn on the labeled "
-                              f"images of those classes (under a 7 it can make a Z-shaped 2), so set both or neither")
+            raise ConfigError(f"augment_foot={self.augment_foot}, augment_foot_unlabeled="
+                              f"{self.augment_foot_unlabeled} and augment_foot_classes="
+                              f"{list(self.augment_foot_classes)} go together: a foot is drawn only on images "
+                              f"of those classes (under a 7 it can make a Z-shaped 2), so set a probability "
+                              f"and the classes, or neither")
         if self.augment_elastic < 0:
             raise ConfigError(f"augment_elastic must be >= 0 pixels; received {self.augment_elastic}")
         if not 0.0 <= self.augment_scale < 1.0:

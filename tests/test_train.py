@@ -125,8 +125,10 @@ def test_the_collapse_check_can_be_turned_off_or_deferred(tmp_path, mnist_small_
     ("augment_crossbar_stem_width", 5, "augment_crossbar_stem_width=5 limits the stems that "
                                        "augment_crossbar_stem_only=False does not look for"),
     ("augment_foot", 1.5, "augment_foot is a probability in [0, 1]; received 1.5"),
-    ("augment_foot", 0.5, "augment_foot=0.5 and augment_foot_classes=[] go together"),
-    ("augment_foot_classes", (1,), "augment_foot=0.0 and augment_foot_classes=[1] go together"),
+    ("augment_foot", 0.5, "augment_foot=0.5, augment_foot_unlabeled=0.0 and augment_foot_classes=[] go "
+                          "together"),
+    ("augment_foot_classes", (1,), "augment_foot=0.0, augment_foot_unlabeled=0.0 and augment_foot_classes=[1] "
+                                   "go together"),
     ("augment_foot_unlabeled", 2.0, "augment_foot_unlabeled is a probability in [0, 1]; received 2.0"),
     ("augment_foot_unlabeled", 0.5, "augment_foot_unlabeled=0.5 draws on the consistency copy of the "
                                     "unlabeled images C calls one of augment_foot_classes: it needs "
