@@ -111,7 +111,8 @@ class Config:
     # writers; the unlabeled 1s C is sure of are thousands, so the foot reaches more slants and widths.
     # Aimed at MNIST-100 seed 2 of --preset=mnist100_sigmoid, whose C called 117 of the 124 footed
     # training 1s 2 with the labeled foot alone. At 0.5, with feet on 1s and 9s (--preset=mnist100_feet):
-    # seeds 1-5 0.60 / 0.69 / 0.67 / 0.67 / 0.63 % at 70k, 0.65 ± 0.03 % (docs/RESULTS.md, "Session 30"). 0: off.
+    # seeds 1-5 0.60 / 0.69 / 0.67 / 0.67 / 0.63 % at 70k, 0.65 ± 0.03 % (docs/RESULTS.md,
+    # "Session 30"). 0: off.
     augment_foot_unlabeled: float = 0.0
     # improved_gan / triple_gan: KL between C's prediction on each unlabeled image and on a copy
     # transformed as the labeled images are (or, with no augment flag, seen through other noise), for the

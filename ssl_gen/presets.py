@@ -28,8 +28,9 @@
 - mnist100_feet: mnist100_sigmoid with the foot drawn on 9s as well as 1s, and also on the consistency
   copy of the unlabeled images the averaged C confidently calls 1 or 9 (docs/RESULTS.md, "Session 29"):
   a drawn foot made 474 of seed 2's 9s read as 3 (its curled test 9s went to 3), and seed 2's C had
-  learned the drawn foot on ten labeled 1s but not the writers' feet. Seeds 1-5: 0.60 / 0.69 / 0.67 / 0.67 / 0.63 % at 70k,
-  0.65 ± 0.03 % (the sigmoid preset's seed 2: 1.03 %; its curled 9s -> 3 and footed 1s -> 2 are gone).
+  learned the drawn foot on ten labeled 1s but not the writers' feet. Seeds 1-5: 0.60 / 0.69 / 0.67 /
+  0.67 / 0.63 % at 70k, 0.65 ± 0.03 % (the sigmoid preset's seed 2: 1.03 %; its curled 9s -> 3 and
+  footed 1s -> 2 are gone).
 - mnist20_stem: MNIST with 20 labels (2 per class): the session-12 MNIST-20 command (anchors' sigmoid G
   output, C's labeled images rotated, scaled and shifted, the masked consistency term; 2.23 ± 0.02 %
   over 3 seeds) with the stem crossbar limited to runs of at most 5 px (docs/RESULTS.md, "MNIST, 20
