@@ -56,7 +56,8 @@ _MNIST100_CONSIST = dict(_MNIST100_FM, augment_shift=2, augment_rotation=15.0, a
 _MNIST100_STEM = dict(_MNIST100_CONSIST, generator_adam_beta1=0.0, augment_crossbar=0.5,
                       augment_crossbar_stem_only=True)
 _MNIST100_FOOT = dict(_MNIST100_STEM, augment_crossbar_stem_width=5, augment_foot=0.5, augment_foot_classes=(1,))
-_MNIST100_SIGMOID = dict(_MNIST100_FOOT, lr_warmup_steps=1000, generator_tanh_scale=0.5)
+_MNIST100_WARMUP = dict(_MNIST100_FOOT, lr_warmup_steps=1000)
+_MNIST100_SIGMOID = dict(_MNIST100_WARMUP, generator_tanh_scale=0.5)
 
 PRESETS = {
     "mnist100": dict(dataset="mnist", num_labeled=100),
@@ -65,7 +66,7 @@ PRESETS = {
     "mnist100_consist_g0": dict(_MNIST100_CONSIST, generator_adam_beta1=0.0),
     "mnist100_stem": _MNIST100_STEM,
     "mnist100_foot": _MNIST100_FOOT,
-    "mnist100_warmup": dict(_MNIST100_FOOT, lr_warmup_steps=1000),
+    "mnist100_warmup": _MNIST100_WARMUP,
     "mnist100_sigmoid": _MNIST100_SIGMOID,
     "mnist100_feet": dict(_MNIST100_SIGMOID, augment_foot_classes=(1, 9), augment_foot_unlabeled=0.5),
     "mnist20_stem": dict(_MNIST100_CONSIST, num_labeled=20, generator_tanh_scale=0.5, augment_crossbar=0.5,
