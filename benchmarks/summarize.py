@@ -2,6 +2,7 @@
 
 python benchmarks/summarize.py --plot=docs/images/mnist100_error_vs_time.png runs/mnist100_seed1 …
 python benchmarks/summarize.py --table=curve --curve_every=4000 runs/warm/s1 runs/warm/s2
+python benchmarks/summarize.py --table=rates runs/feet/s1 runs/feet/s2
 """
 
 import json
@@ -12,12 +13,14 @@ from absl import app, flags
 
 from ssl_gen import config as config_lib
 from ssl_gen.evaluation import plots
-from ssl_gen.metrics_log import METRICS_FILE
+from ssl_gen.metrics_log import METRICS_FILE, read_scalars
 
 flags.DEFINE_string("plot", None, "Write the test-error-versus-time curve of all runs to this PNG.")
-flags.DEFINE_enum("table", "runs", ["runs", "methods", "curve"],
+flags.DEFINE_enum("table", "runs", ["runs", "methods", "curve", "rates"],
                   "runs: time to accuracy; methods: classifier and generator metrics side by side; curve: "
-                  "test error at every --curve_every steps, one row per run.")
+                  "test error at every --curve_every steps, one row per run; rates: the training speed "
+                  "logged every --log_every steps (TensorBoard's perf/steps_per_second), median and "
+                  "10th-90th percentile, one row per run.")
 flags.DEFINE_integer("curve_every", 4000, "Steps between the columns of --table=curve.", lower_bound=1)
 
 
@@ -85,10 +88,28 @@ def _print_curve(run_dirs, every):
         print(f"| {os.path.basename(os.path.normpath(run_dir))} (%) | " + " | ".join(cells) + " |")
 
 
+def _print_rates(run_dirs):
+    """Steps/s between log lines, which exclude evaluation and checkpoint time; a CPU shared with other
+    jobs shows as a lower median or a wide spread, so the table is for stating conditions, not speeds."""
+    print("| run | readings | steps/s median | 10th-90th percentile |")
+    print("|---|---|---|---|")
+    for run_dir in run_dirs:
+        rates = np.array(list(read_scalars(run_dir, "perf/steps_per_second").values()))
+        name = os.path.basename(os.path.normpath(run_dir))
+        if rates.size == 0:
+            print(f"| {name} | 0 | — | — |")
+            continue
+        low, high = np.percentile(rates, [10, 90])
+        print(f"| {name} | {rates.size} | {np.median(rates):.1f} | {low:.1f}-{high:.1f} |")
+
+
 def main(argv):
     run_dirs = argv[1:]
     if flags.FLAGS.table == "curve":
         _print_curve(run_dirs, flags.FLAGS.curve_every)
+        return
+    if flags.FLAGS.table == "rates":
+        _print_rates(run_dirs)
         return
     summaries = [summarize(run_dir) for run_dir in run_dirs]
     if flags.FLAGS.table == "methods":

@@ -22,6 +22,9 @@ flags.DEFINE_integer("seed", 0, "Seed of the generated samples.")
 flags.DEFINE_integer("candidates", 1, "Judge the best-of-K sampler (ssl_gen/sampling.py): each image is the "
                      "one of K draws of G(z, y) that the model's classifier finds most likely y. The report "
                      "goes to eval_best_of_K.json beside G's own eval.json.", lower_bound=1)
+flags.DEFINE_float("latent_scale", 1.0, "Judge G alone with its latents shrunk toward the prior's centre, "
+                   "z' = c + s (z - c) (ssl_gen/sampling.py), into eval_latent_scale_S.json: s < 1 trades "
+                   "diversity for fidelity, like BigGAN's truncation.", lower_bound=0.0, upper_bound=1.0)
 flags.register_multi_flags_validator(
     ["output_dir", "saved_model"], lambda values: bool(values["output_dir"]) != bool(values["saved_model"]),
     message="pass exactly one of --output_dir and --saved_model")
@@ -32,10 +35,10 @@ def main(argv):
     values = flags.FLAGS
     if values.saved_model:
         result = report.evaluate_saved_model(values.saved_model, values.data_path, values.evaluator_dir,
-                                             values.seed, values.candidates)
+                                             values.seed, values.candidates, values.latent_scale)
     else:
         result = report.evaluate_run(values.output_dir, values.data_path, values.evaluator_dir, values.seed,
-                                     values.candidates)
+                                     values.candidates, values.latent_scale)
     summary = {key: value for key, value in result.items() if key != "confusion_matrix"}
     print(json.dumps(summary, indent=2))
 

@@ -15,13 +15,16 @@ flags.DEFINE_string("data_path", None, "Override the run's data source with this
 flags.DEFINE_integer("candidates", 1, "Export `generate` as the best-of-K sampler (ssl_gen/sampling.py): "
                      "each image is the one of K draws that the model's classifier finds most likely of its "
                      "label.", lower_bound=1)
+flags.DEFINE_float("latent_scale", 1.0, "Export `sample_latents` and `generate` with latents shrunk toward the "
+                   "prior's centre, z' = c + s (z - c) (ssl_gen/sampling.py).", lower_bound=0.0, upper_bound=1.0)
 flags.mark_flags_as_required(["output_dir", "export_dir"])
 
 
 def main(argv):
     del argv
     values = flags.FLAGS
-    metadata = export.export_run(values.output_dir, values.export_dir, values.data_path, values.candidates)
+    metadata = export.export_run(values.output_dir, values.export_dir, values.data_path, values.candidates,
+                                  values.latent_scale)
     print(json.dumps({key: value for key, value in metadata.items() if key != "labeled_indices"}, indent=2))
 
 

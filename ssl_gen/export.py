@@ -62,19 +62,22 @@ def export(method, spec, export_dir, metadata):
     return export_dir
 
 
-def export_run(run_dir, export_dir, data_path=None, candidates=1):
+def export_run(run_dir, export_dir, data_path=None, candidates=1, latent_scale=1.0):
     """Exports a run's latest checkpoint with the metadata evaluation needs; returns the metadata.
 
     With candidates > 1, `generate` is the best-of-K sampler (ssl_gen.sampling): latents are
-    [count, K, *latent_shape] and the classifier picks one image per row.
+    [count, K, *latent_shape] and the classifier picks one image per row. With latent_scale < 1,
+    `sample_latents` (hence `generate`) draws latents shrunk toward the prior's centre.
     """
     config, data, method, step = runs.restore(run_dir, data_path)
-    method = sampling.with_candidates(method, candidates)
+    latent_center = method.latent_center
+    method = sampling.wrap(method, candidates, latent_scale)
     labeled_indices = np.load(os.path.join(run_dir, SPLIT_FILE))
     metadata = {"dataset": data.spec.name, "data_path": config.data_path,
                 "image_shape": list(data.spec.image_shape),
                 "num_classes": data.spec.num_classes, "num_labeled": config.num_labeled,
                 "method": config.method, "step": step, "candidates": candidates,
+                "latent_scale": latent_scale, "latent_center": latent_center,
                 "test_error": classifier_metrics.test_error(method.classify, data.x_test, data.y_test),
                 "labeled_indices": labeled_indices.tolist()}
     export(method, data.spec, export_dir, metadata)
@@ -89,6 +92,8 @@ class SavedModelMethod:
         with open(os.path.join(export_dir, "assets", METADATA_FILE)) as file:
             self.metadata = json.load(file)
         self._signatures = self.model.signatures
+        # None in exports written before the centre was recorded: their latents cannot be shrunk.
+        self.latent_center = self.metadata.get("latent_center")
 
     def classify(self, images):
         probabilities = self._signatures["classify"](images=image_conversion.model_to_unit_range(images))

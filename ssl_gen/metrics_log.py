@@ -42,6 +42,20 @@ class MetricsCsv:
         os.replace(temporary, self.path)
 
 
+def read_scalars(run_dir, tag):
+    """{step: value} of one TensorBoard scalar over all of a run's event files.
+
+    A resumed run writes a new file and repeats the steps between its checkpoint and the stop; the
+    latest write of a step wins, as metrics.csv keeps the rows of the run that went on.
+    """
+    readings = []
+    for path in tf.io.gfile.glob(os.path.join(run_dir, "tensorboard", "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            readings += [(event.wall_time, int(event.step), float(tf.make_ndarray(value.tensor)))
+                         for value in event.summary.value if value.tag == tag]
+    return {step: value for _, step, value in sorted(readings)}
+
+
 class TensorBoard:
     def __init__(self, run_dir):
         self.writer = tf.summary.create_file_writer(os.path.join(run_dir, "tensorboard"))

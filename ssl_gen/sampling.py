@@ -1,10 +1,16 @@
-"""Sampling P(x|y) with the model's own P(y|x): for each requested image, G draws `candidates` latents and
-the one whose image the classifier gives the highest log-probability of y is kept.
+"""Samplers of P(x|y) other than G's own draws, each behind the method's classify / generate /
+sample_latents API, so evaluation and export take them as they take a method.
 
-This is a rejection-style sampler from p_G(x|y) reweighted toward C(y|x) — the joint model using its
-classifier to sharpen its generator, as discriminator rejection sampling (Azadi et al., 2019) uses D.
-It needs no training and no labels beyond the run's own; it trades diversity for class fidelity, which
-the evaluation report shows (conditional accuracy against FID and the diversity ratio).
+- Best of K (`candidates`): for each requested image, G draws K latents and the one whose image the
+  classifier gives the highest log-probability of y is kept. This is a rejection-style sampler from
+  p_G(x|y) reweighted toward C(y|x) — the joint model using its classifier to sharpen its generator, as
+  discriminator rejection sampling (Azadi et al., 2019) uses D.
+- Shrunk latents (`latent_scale` s < 1): z' = c + s (z − c) around the prior's centre c, G alone. It is a
+  cousin of BigGAN's truncation trick (Brock et al., 2019) and Glow's temperature (Kingma & Dhariwal,
+  2018): latents near the centre are the ones G was trained on most densely around.
+
+Both need no training and no labels beyond the run's own; both trade diversity for fidelity, which the
+evaluation report shows (conditional accuracy against FID and the diversity ratio).
 """
 
 import tensorflow as tf
@@ -48,6 +54,46 @@ class BestOfCandidates:
         return tf.gather(grouped, best, batch_dims=1)
 
 
-def with_candidates(method, candidates):
-    """The method itself for one candidate (plain G), else its best-of-`candidates` sampler."""
+class ShrunkLatents:
+    """G with latents pulled toward the centre of its prior by `scale` (0 < scale ≤ 1)."""
+
+    def __init__(self, method, scale):
+        if not 0.0 < float(scale) <= 1.0:
+            raise ConfigError(f"latent_scale must be in (0, 1]; received {scale!r}")
+        if getattr(method, "latent_center", None) is None:
+            raise ConfigError(f"{type(method).__name__} does not say where its latent prior is centred, so its "
+                              "latents cannot be shrunk (latent_scale); received latent_center=None")
+        self._method = method
+        self.scale = float(scale)
+        self.latent_center = method.latent_center
+
+    def checkpoint_items(self):
+        return self._method.checkpoint_items()
+
+    def classify(self, images):
+        return self._method.classify(images)
+
+    def sample_latents(self, count, seed):
+        latents = self._method.sample_latents(count, seed)
+        return self.latent_center + self.scale * (latents - self.latent_center)
+
+    def generate(self, labels, latents):
+        return self._method.generate(labels, latents)
+
+
+def wrap(method, candidates=1, latent_scale=1.0):
+    """The method itself for G's own draws, else the sampler asked for: latents shrunk by `latent_scale`,
+    then the best of `candidates` such draws."""
+    if float(latent_scale) != 1.0:
+        method = ShrunkLatents(method, latent_scale)
     return method if int(candidates) == 1 else BestOfCandidates(method, candidates)
+
+
+def report_name(candidates=1, latent_scale=1.0):
+    """'eval' for G's own draws; 'eval_best_of_K', 'eval_latent_scale_S' or both for the samplers."""
+    name = "eval"
+    if int(candidates) != 1:
+        name += f"_best_of_{int(candidates)}"
+    if float(latent_scale) != 1.0:
+        name += f"_latent_scale_{float(latent_scale):g}"
+    return name

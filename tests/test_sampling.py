@@ -15,6 +15,8 @@ from tests.conftest import tiny_config
 class _Brightness:
     """G(z, y) is a constant image of value z[0]; C scores class 1 by brightness, class 0 by darkness."""
 
+    latent_center = 0.0
+
     def sample_latents(self, count, seed):
         return tf.random.stateless_uniform([count, 3], seed=[seed, 0], minval=-1.0, maxval=1.0)
 
@@ -47,9 +49,45 @@ def test_best_of_candidates_keeps_the_draw_the_classifier_finds_most_likely():
 
 def test_one_candidate_is_the_plain_generator_and_zero_is_refused():
     method = _Brightness()
-    assert sampling.with_candidates(method, 1) is method
+    assert sampling.wrap(method, candidates=1) is method
     with pytest.raises(ConfigError, match="received 0"):
-        sampling.with_candidates(method, 0)
+        sampling.wrap(method, candidates=0)
+
+
+def test_shrunk_latents_are_pulled_toward_the_prior_centre_and_g_is_unchanged():
+    method = _Brightness()
+    method.latent_center = 0.25
+    shrunk = sampling.wrap(method, latent_scale=0.5)
+    plain_latents = method.sample_latents(50, seed=7).numpy()
+    latents = shrunk.sample_latents(50, seed=7).numpy()
+    np.testing.assert_allclose(latents, 0.25 + 0.5 * (plain_latents - 0.25), rtol=1e-6)
+    labels = tf.zeros([50], tf.int32)
+    np.testing.assert_array_equal(shrunk.generate(labels, latents), method.generate(labels, latents))
+    assert np.std(latents) == pytest.approx(0.5 * np.std(plain_latents), rel=1e-5)
+
+
+def test_shrunk_latents_compose_with_best_of_k():
+    method = _Brightness()
+    sampler = sampling.wrap(method, candidates=3, latent_scale=0.1)
+    latents = sampler.sample_latents(4, seed=1).numpy()
+    assert latents.shape == (4, 3, 3)
+    assert np.abs(latents).max() <= 0.1  # U(-1, 1) shrunk by 0.1 around 0
+    assert sampling.report_name(3, 0.1) == "eval_best_of_3_latent_scale_0.1"
+    assert sampling.report_name(1, 0.5) == "eval_latent_scale_0.5"
+    assert sampling.report_name() == "eval"
+
+
+@pytest.mark.parametrize("scale", [0.0, -0.5, 1.5])
+def test_latent_scale_outside_zero_one_is_refused(scale):
+    with pytest.raises(ConfigError, match=f"received {scale}"):
+        sampling.wrap(_Brightness(), latent_scale=scale)
+
+
+def test_a_method_without_a_latent_centre_cannot_be_shrunk():
+    method = _Brightness()
+    method.latent_center = None
+    with pytest.raises(ConfigError, match="_Brightness does not say where its latent prior is centred"):
+        sampling.wrap(method, latent_scale=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +142,24 @@ def test_the_sampler_exports_and_exported_models_are_judged_through_it(trained_r
     assert latents.shape[:2] == (3, 4)
     images = loaded.signatures["generate"](labels=tf.constant([0, 1, 2]), seed=tf.constant(0))["images"]
     assert images.shape == (3, 28, 28, 1)
+
+
+def test_shrunk_latents_are_judged_beside_g_own_report_and_exported(trained_run, tmp_path):
+    run_dir, evaluator_dir = trained_run
+    plain = report.evaluate_run(str(run_dir), evaluator_dir=evaluator_dir)
+    shrunk = report.evaluate_run(str(run_dir), evaluator_dir=evaluator_dir, latent_scale=0.5)
+    assert json.loads((run_dir / "eval_latent_scale_0.5.json").read_text())["latent_scale"] == 0.5
+    assert json.loads((run_dir / "eval.json").read_text())["latent_scale"] == 1.0
+    assert shrunk["diversity_ratio"] < plain["diversity_ratio"]
+    assert shrunk["test_error"] == plain["test_error"]
+
+    export_dir = str(tmp_path / "shrunk")
+    metadata = export.export_run(str(run_dir), export_dir, latent_scale=0.5)
+    assert (metadata["latent_scale"], metadata["latent_center"]) == (0.5, 0.5)
+    loaded = tf.saved_model.load(export_dir)
+    latents = loaded.signatures["sample_latents"](count=tf.constant(3), seed=tf.constant(0))["latents"]
+    prior = tf.random.stateless_uniform(latents.shape, seed=[0, 0])  # the GAN methods' U(0, 1) draw
+    np.testing.assert_allclose(latents, 0.5 + 0.5 * (prior - 0.5), rtol=1e-6)
+    judged = report.evaluate_saved_model(export_dir, evaluator_dir=evaluator_dir)
+    assert judged["conditional_accuracy"] == pytest.approx(shrunk["conditional_accuracy"], abs=0.01)
+    assert judged["fid"] == pytest.approx(shrunk["fid"], rel=0.02)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from ssl_gen import metrics_log
 from tests.conftest import ROOT, SUBPROCESS_ENV, tiny_config
 
 
@@ -50,3 +51,18 @@ def test_curve_table_has_one_row_per_run_and_blanks_where_a_run_did_not_reach(tm
     assert lines[0] == "| step (k) | 0.4 | 0.8 |"
     assert lines[2] == "| long (%) | 5.00 | 1.78 |"
     assert lines[3] == "| short (%) | 1.78 |  |"
+
+
+def test_rates_table_reads_tensorboard_and_a_resume_overrides_the_steps_it_repeats(tmp_path):
+    run_dir = tmp_path / "resumed"
+    first = metrics_log.TensorBoard(str(run_dir))
+    for step, rate in ((100, 10.0), (200, 10.0), (300, 1.0)):
+        first.scalars(step, {"perf/steps_per_second": rate, "loss/classifier": 0.5})
+    # The resumed process repeats step 300 (its checkpoint was at 200) at its own speed.
+    second = metrics_log.TensorBoard(str(run_dir))
+    for step, rate in ((300, 20.0), (400, 20.0), (500, 20.0)):
+        second.scalars(step, {"perf/steps_per_second": rate})
+    assert metrics_log.read_scalars(str(run_dir), "perf/steps_per_second") == {
+        100: 10.0, 200: 10.0, 300: 20.0, 400: 20.0, 500: 20.0}
+    lines = _summarize(run_dir, flags=("--table=rates",)).strip().splitlines()
+    assert lines[-1] == "| resumed | 5 | 20.0 | 10.0-20.0 |"

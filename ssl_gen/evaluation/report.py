@@ -19,22 +19,20 @@ from ssl_gen.metrics_log import METRICS_FILE, TensorBoard
 SCALARS = ("test_error", "ece", "conditional_accuracy", "fid", "kid", "intra_fid", "diversity_ratio")
 
 
-def report_name(candidates=1):
-    """'eval' for G's own samples; 'eval_best_of_K' for the classifier-guided sampler (ssl_gen.sampling)."""
-    return "eval" if candidates == 1 else f"eval_best_of_{candidates}"
-
-
-def evaluate_run(run_dir, data_path=None, evaluator_dir=None, seed=0, candidates=1):
+def evaluate_run(run_dir, data_path=None, evaluator_dir=None, seed=0, candidates=1, latent_scale=1.0):
     """Restores the run's latest checkpoint and writes the full report (DIR/eval.json, DIR/eval/).
 
-    With candidates > 1 the generator is judged through the best-of-K sampler, into
-    DIR/eval_best_of_K.json and DIR/eval_best_of_K/, beside G's own report rather than over it.
+    With candidates > 1 or latent_scale < 1 the generator is judged through that sampler
+    (ssl_gen.sampling), into e.g. DIR/eval_best_of_K.json and DIR/eval_best_of_K/, beside G's own report
+    rather than over it.
     """
     config, data, method, step = runs.restore(run_dir, data_path)
     labeled_indices = np.load(os.path.join(run_dir, data_lib.SPLIT_FILE))
-    report = _judge_and_save(method, data, evaluator_dir, run_dir, seed, labeled_indices, candidates,
-                             {"num_labeled": config.num_labeled, "method": config.method, "step": step})
-    if candidates == 1:  # TensorBoard's eval/ scalars and the run's curve belong to G's own report.
+    report = _judge_and_save(method, data, evaluator_dir, run_dir, seed, labeled_indices,
+                             {"num_labeled": config.num_labeled, "method": config.method, "step": step},
+                             candidates, latent_scale)
+    if sampling.report_name(candidates, latent_scale) == "eval":
+        # TensorBoard's eval/ scalars and the run's curve belong to G's own report.
         _to_tensorboard(run_dir, step, report)
         metrics_path = os.path.join(run_dir, METRICS_FILE)
         if os.path.exists(metrics_path):
@@ -43,7 +41,7 @@ def evaluate_run(run_dir, data_path=None, evaluator_dir=None, seed=0, candidates
     return report
 
 
-def evaluate_saved_model(export_dir, data_path=None, evaluator_dir=None, seed=0, candidates=1):
+def evaluate_saved_model(export_dir, data_path=None, evaluator_dir=None, seed=0, candidates=1, latent_scale=1.0):
     """Judges an exported SavedModel the same way; writes EXPORT/eval.json and EXPORT/eval/*.png."""
     method = export.SavedModelMethod(export_dir)
     metadata = method.metadata
@@ -51,16 +49,17 @@ def evaluate_saved_model(export_dir, data_path=None, evaluator_dir=None, seed=0,
     details = {key: metadata[key] for key in ("num_labeled", "method", "step")}
     details["saved_model"] = os.path.abspath(export_dir)
     return _judge_and_save(method, data, evaluator_dir, export_dir, seed,
-                           np.asarray(metadata["labeled_indices"]), candidates, details)
+                           np.asarray(metadata["labeled_indices"]), details, candidates, latent_scale)
 
 
-def _judge_and_save(method, data, evaluator_dir, directory, seed, labeled_indices, candidates, details):
-    """The suite on `method` (through the best-of-K sampler if candidates > 1), saved under DIRECTORY."""
-    name = report_name(candidates)
-    report = evaluate_method(sampling.with_candidates(method, candidates), data,
+def _judge_and_save(method, data, evaluator_dir, directory, seed, labeled_indices, details, candidates,
+                    latent_scale):
+    """The suite on `method` through the sampler asked for (ssl_gen.sampling), saved under DIRECTORY."""
+    name = sampling.report_name(candidates, latent_scale)
+    report = evaluate_method(sampling.wrap(method, candidates, latent_scale), data,
                              _load_evaluator(evaluator_dir, data), os.path.join(directory, name), seed,
                              labeled_indices)
-    report.update({**details, "candidates": candidates})
+    report.update({**details, "candidates": candidates, "latent_scale": latent_scale})
     path = os.path.join(directory, name + ".json")
     with open(path + ".tmp", "w") as file:
         json.dump(report, file, indent=2)

@@ -16,6 +16,9 @@ class Method(abc.ABC):
     # With a latent size, unlabeled batches also carry G's inputs "latent" [B, latent_dim] ~ U(0, 1)
     # and "generated_label" [B] (see ssl_gen.data.pipeline.generator_inputs).
     latent_dim = None
+    # The centre of the latent prior (its mean), toward which `sampling.ShrunkLatents` pulls latents;
+    # None: the method does not say, and cannot be sampled that way.
+    latent_center = None
     # A loss that falls to ~0 when the GAN game collapses (the trainer stops the run then); None: no check.
     collapse_loss = None
 

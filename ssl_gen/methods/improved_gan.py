@@ -31,6 +31,7 @@ class ImprovedGan(Method):
     # The second unlabeled view is G's feature-matching target, as improved-gan's `trainx_unl2`.
     unlabeled_views = 2
     collapse_loss = "loss/classifier/unsupervised"
+    latent_center = 0.5  # z ~ U(0, 1)^d
 
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)

@@ -32,6 +32,7 @@ class SsVae(keras.Model):
 
 
 class SsVaeM2(Method):
+    latent_center = 0.0  # z ~ N(0, I)
 
     def __init__(self, config, spec, total_steps):
         if config.architecture != "mlp":
