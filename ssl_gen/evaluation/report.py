@@ -41,7 +41,8 @@ def evaluate_run(run_dir, data_path=None, evaluator_dir=None, seed=0, candidates
     return report
 
 
-def evaluate_saved_model(export_dir, data_path=None, evaluator_dir=None, seed=0, candidates=1, latent_scale=1.0):
+def evaluate_saved_model(export_dir, data_path=None, evaluator_dir=None, seed=0, candidates=1,
+                         latent_scale=1.0):
     """Judges an exported SavedModel the same way; writes EXPORT/eval.json and EXPORT/eval/*.png."""
     method = export.SavedModelMethod(export_dir)
     metadata = method.metadata
