@@ -43,6 +43,11 @@ def test_train_evaluate_export_and_evaluate_the_export_end_to_end(tmp_path, mnis
     assert 0.0 <= report["test_error"] < 0.6
     for image in ("samples_by_class.png", "test_error_curve.png", "confusion_matrix.png"):
         assert os.path.getsize(os.path.join(run_dir, "eval", image)) > 1000
+    # G alone with shrunk latents: a report of its own beside eval.json, which it leaves alone.
+    _run("evaluate.py", f"--output_dir={run_dir}", f"--evaluator_dir={evaluator_dir}", "--latent_scale=0.5")
+    shrunk = json.loads(open(os.path.join(run_dir, "eval_latent_scale_0.5.json")).read())
+    assert (shrunk["latent_scale"], shrunk["test_error"]) == (0.5, report["test_error"])
+    assert json.loads(open(os.path.join(run_dir, "eval.json")).read()) == report
 
     # The exported model is judged by the same pipeline, to the same numbers.
     export_dir = str(tmp_path / "export")
@@ -74,7 +79,7 @@ def test_evaluate_without_an_evaluator(tmp_path, mnist_small_path):
     ("train.py", ["--data_path", "--num_labeled", "--train_steps", "--epochs", "--batch_size", "--seed",
                   "--learning_rate", "--eval_every", "--checkpoint_every", "--jit_compile",
                   "--[no]mixed_precision"]),
-    ("evaluate.py", ["--output_dir", "--data_path"]),
+    ("evaluate.py", ["--output_dir", "--data_path", "--candidates", "--latent_scale"]),
 ])
 def test_help_lists_flags_with_help_text(script, expected):
     result = _run(script, "--helpfull", returncode=1)  # absl exits with 1 after printing help.
