@@ -70,14 +70,13 @@ def export_run(run_dir, export_dir, data_path=None, candidates=1, latent_scale=1
     `sample_latents` (hence `generate`) draws latents shrunk toward the prior's centre.
     """
     config, data, method, step = runs.restore(run_dir, data_path)
-    latent_center = method.latent_center
     method = sampling.wrap(method, candidates, latent_scale)
     labeled_indices = np.load(os.path.join(run_dir, SPLIT_FILE))
     metadata = {"dataset": data.spec.name, "data_path": config.data_path,
                 "image_shape": list(data.spec.image_shape),
                 "num_classes": data.spec.num_classes, "num_labeled": config.num_labeled,
                 "method": config.method, "step": step, "candidates": candidates,
-                "latent_scale": latent_scale, "latent_center": latent_center,
+                "latent_scale": latent_scale, "latent_center": method.latent_center,
                 "test_error": classifier_metrics.test_error(method.classify, data.x_test, data.y_test),
                 "labeled_indices": labeled_indices.tolist()}
     export(method, data.spec, export_dir, metadata)

@@ -19,24 +19,36 @@ import tensorflow as tf
 from ssl_gen.errors import ConfigError
 
 
-class BestOfCandidates:
-    """Wraps a method (or an exported model) behind the same classify / generate / sample_latents API.
+class _Sampler:
+    """A method (or an exported model) behind its own classify / generate / sample_latents API; a sampler
+    overrides only what it changes."""
 
-    Latents are [count, candidates, *latent_shape], so a seed still fixes every image, and slicing a batch
-    of latents slices whole groups of candidates.
-    """
-
-    def __init__(self, method, candidates):
-        if int(candidates) < 1:
-            raise ConfigError(f"candidates must be at least 1; received {candidates!r}")
+    def __init__(self, method):
         self._method = method
-        self.candidates = int(candidates)
+        self.latent_center = getattr(method, "latent_center", None)
 
     def checkpoint_items(self):
         return self._method.checkpoint_items()
 
     def classify(self, images):
         return self._method.classify(images)
+
+    def sample_latents(self, count, seed):
+        return self._method.sample_latents(count, seed)
+
+    def generate(self, labels, latents):
+        return self._method.generate(labels, latents)
+
+
+class BestOfCandidates(_Sampler):
+    """Latents are [count, candidates, *latent_shape], so a seed still fixes every image, and slicing a
+    batch of latents slices whole groups of candidates."""
+
+    def __init__(self, method, candidates):
+        if int(candidates) < 1:
+            raise ConfigError(f"candidates must be at least 1; received {candidates!r}")
+        super().__init__(method)
+        self.candidates = int(candidates)
 
     def sample_latents(self, count, seed):
         latents = self._method.sample_latents(count * self.candidates, seed)
@@ -55,31 +67,21 @@ class BestOfCandidates:
         return tf.gather(grouped, best, batch_dims=1)
 
 
-class ShrunkLatents:
+class ShrunkLatents(_Sampler):
     """G with latents pulled toward the centre of its prior by `scale` (0 < scale ≤ 1)."""
 
     def __init__(self, method, scale):
         if not 0.0 < float(scale) <= 1.0:
             raise ConfigError(f"latent_scale must be in (0, 1]; received {scale!r}")
-        if getattr(method, "latent_center", None) is None:
+        super().__init__(method)
+        if self.latent_center is None:
             raise ConfigError(f"{type(method).__name__} does not say where its latent prior is centred, so its "
                               "latents cannot be shrunk (latent_scale); received latent_center=None")
-        self._method = method
         self.scale = float(scale)
-        self.latent_center = method.latent_center
-
-    def checkpoint_items(self):
-        return self._method.checkpoint_items()
-
-    def classify(self, images):
-        return self._method.classify(images)
 
     def sample_latents(self, count, seed):
         latents = self._method.sample_latents(count, seed)
         return self.latent_center + self.scale * (latents - self.latent_center)
-
-    def generate(self, labels, latents):
-        return self._method.generate(labels, latents)
 
 
 def wrap(method, candidates=1, latent_scale=1.0):
