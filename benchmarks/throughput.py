@@ -3,6 +3,8 @@
 python benchmarks/throughput.py --data_path=../shared/data/mnist.npz              # default MNIST config
 python benchmarks/throughput.py --preset=cifar4000 --synthetic_shape=32,32,3      # CIFAR-10 step time
 Any training flag applies (--batch_size, --mixed_precision, --jit_compile, …). Prints one JSON line.
+It also times the step's matmuls alone (the ceiling no other change can lift), and --remove=noise,…
+times the step with that work left out: an upper bound, not a configuration (the step then trains wrong).
 TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS limit both the peak and the step; the line records them.
 """
 
@@ -24,6 +26,8 @@ flags.DEFINE_list("synthetic_shape", [], "Time on random images of this shape (e
                                          "loading the data set; step time does not depend on pixels.")
 flags.DEFINE_integer("synthetic_classes", 10, "Classes of the synthetic data.")
 flags.DEFINE_integer("matmul_size", 2048, "Side of the square matmuls that measure the peak.")
+flags.DEFINE_list("remove", [], f"Work to leave out of the step, of {', '.join(profiling.REMOVABLE)}: "
+                                "how fast the step would be were it free (it no longer trains).")
 
 
 def main(argv):
@@ -37,7 +41,7 @@ def main(argv):
         data = runs.load_data(config)
     dtype = tf.bfloat16 if config.mixed_precision else tf.float32
     peak = profiling.matmul_peak(FLAGS.matmul_size, dtype)
-    step = profiling.measure_train_step(config, data, FLAGS.steps, FLAGS.warmup)
+    step = profiling.measure_train_step(config, data, FLAGS.steps, FLAGS.warmup, FLAGS.remove)
     print(json.dumps({
         "preset": config.preset or "default", "architecture": config.architecture,
         "image_shape": list(data.spec.image_shape), "batch_size": config.batch_size,
@@ -48,7 +52,18 @@ def main(argv):
         "steps_per_second": round(step["steps_per_second"], 2),
         "seconds_per_step": round(1.0 / step["steps_per_second"], 4),
         "achieved_gflops": round(step["achieved_flops"] / 1e9, 3),
-        "fraction_of_peak": round(step["achieved_flops"] / peak, 4)}))
+        "fraction_of_peak": round(step["achieved_flops"] / peak, 4), "removed": FLAGS.remove,
+        **_matmul_ceiling(step, peak)}))
+
+
+def _matmul_ceiling(step, peak):
+    if not step["matmul_seconds"]:
+        return {}
+    return {"matmul_gflop": round(step["matmul_flops"] / 1e9, 3),
+            "matmuls_alone_seconds": round(step["matmul_seconds"], 4),
+            "matmuls_alone_fraction_of_peak": round(step["matmul_flops"] / step["matmul_seconds"] / peak, 4),
+            # Were everything but the matmuls free, the step would take their time alone.
+            "ceiling_fraction_of_peak": round(step["step_flops"] / step["matmul_seconds"] / peak, 4)}
 
 
 if __name__ == "__main__":

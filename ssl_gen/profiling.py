@@ -5,6 +5,7 @@ Conv2D of the forward and backward passes plus the element-wise ops), so the cou
 networks and batch the config builds.
 """
 
+import contextlib
 import time
 
 import numpy as np
@@ -12,7 +13,7 @@ import tensorflow as tf
 from tensorflow.python.profiler import model_analyzer, option_builder
 
 from ssl_gen import data as data_lib
-from ssl_gen import methods
+from ssl_gen import layers, methods, optim
 from ssl_gen.trainer import resolve_jit_compile
 
 
@@ -47,26 +48,108 @@ def graph_flops(concrete_function):
     return model_analyzer.profile(concrete_function.graph, options=options).total_float_ops
 
 
-def measure_train_step(config, data, steps=200, warmup=20):
-    """Returns {step_flops, steps_per_second, achieved_flops} of `config`'s train step on `data`."""
-    method = methods.create(config, data.spec, total_steps=10 ** 6)
-    method.build()
-    labeled_indices = data_lib.balanced_labeled_indices(data.y_train, config.num_labeled,
-                                                        data.spec.num_classes, config.seed)
-    dataset = data_lib.train_dataset(data, labeled_indices, config.batch_size, config.seed,
-                                     method.unlabeled_views, method.latent_dim)
-    iterator = iter(dataset)
-    labeled, unlabeled = next(iterator)
-    method.initialize(unlabeled["image"])
-    step = tf.function(method.train_step, jit_compile=resolve_jit_compile(config.jit_compile))
-    flops = graph_flops(step.get_concrete_function(labeled, unlabeled))
-    for _ in range(warmup):
-        _block_on(step(*next(iterator)))
-    start = time.perf_counter()
-    for _ in range(steps):
-        _block_on(step(*next(iterator)))
-    rate = steps / (time.perf_counter() - start)
-    return {"step_flops": flops, "steps_per_second": rate, "achieved_flops": flops * rate}
+def measure_train_step(config, data, steps=200, warmup=20, removed=()):
+    """Returns {step_flops, steps_per_second, achieved_flops, matmul_flops, matmul_seconds} of `config`'s
+    train step on `data`; `removed` names work to leave out (see `REMOVABLE`) for an upper bound."""
+    unknown = set(removed) - set(REMOVABLE)
+    if unknown:
+        raise ValueError(f"removed must name parts of {REMOVABLE}; received {sorted(unknown)}")
+    with leave_out(removed):
+        method = methods.create(config, data.spec, total_steps=10 ** 6)
+        method.build()
+        labeled_indices = data_lib.balanced_labeled_indices(data.y_train, config.num_labeled,
+                                                            data.spec.num_classes, config.seed)
+        dataset = data_lib.train_dataset(data, labeled_indices, config.batch_size, config.seed,
+                                         method.unlabeled_views, method.latent_dim)
+        if "input_pipeline" in removed:
+            dataset = dataset.take(1).cache().repeat()
+        iterator = iter(dataset)
+        labeled, unlabeled = next(iterator)
+        method.initialize(unlabeled["image"])
+        step = tf.function(method.train_step, jit_compile=resolve_jit_compile(config.jit_compile))
+        concrete = step.get_concrete_function(labeled, unlabeled)
+        flops = graph_flops(concrete)
+        for _ in range(warmup):
+            _block_on(step(*next(iterator)))
+        start = time.perf_counter()
+        for _ in range(steps):
+            _block_on(step(*next(iterator)))
+        rate = steps / (time.perf_counter() - start)
+    return {"step_flops": flops, "steps_per_second": rate, "achieved_flops": flops * rate,
+            **time_matmuls_alone(concrete)}
+
+
+def time_matmuls_alone(concrete_function, repeats=20, rounds=3):
+    """{matmul_flops, matmul_seconds}: the graph's MatMuls run alone, at their shapes, on random inputs.
+
+    This is the step's ceiling: however cheap everything else became, the step could not beat its
+    matmuls, and small matmuls reach less of the peak than the 2048² ones that define it.
+    """
+    products = [_random_operands(op) for op in concrete_function.graph.get_operations() if op.type == "MatMul"]
+    if not products:
+        return {"matmul_flops": 0, "matmul_seconds": 0.0}
+
+    @tf.function
+    def run_all():
+        # A corner of each product is kept so none is pruned, without adding a pass over any output.
+        return tf.add_n([tf.matmul(a, b, transpose_a=ta, transpose_b=tb)[0, 0] for a, b, ta, tb in products])
+
+    run_all().numpy()
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            result = run_all()
+        result.numpy()
+        best = min(best, (time.perf_counter() - start) / repeats)
+    return {"matmul_flops": sum(_matmul_flops(*product) for product in products), "matmul_seconds": best}
+
+
+def _random_operands(op):
+    a, b = (tf.random.normal(tensor.shape, dtype=tensor.dtype) for tensor in op.inputs)
+    return a, b, op.get_attr("transpose_a"), op.get_attr("transpose_b")
+
+
+def _matmul_flops(a, b, transpose_a, transpose_b):
+    rows, inner = reversed(a.shape) if transpose_a else a.shape
+    columns = b.shape[0] if transpose_b else b.shape[1]
+    return 2 * rows * inner * columns
+
+
+# Work that `measure_train_step(removed=…)` can leave out. The step then no longer trains as it should:
+# the figure is how fast it would be were that work free, which says where the time goes.
+REMOVABLE = ("noise", "weight_norm", "optimizer", "input_pipeline")
+
+
+@contextlib.contextmanager
+def leave_out(removed):
+    """Within this context, the named parts of `REMOVABLE` (bar the input pipeline) do no work."""
+    patches = []
+    if "noise" in removed:
+        patches.append((layers.GaussianNoise, "call", lambda self, inputs, training=False: inputs))
+    if "weight_norm" in removed:
+        patches.append((layers.WeightNormDense, "call", _dense_without_norm))
+    if "optimizer" in removed:
+        patches.append((optim.FusedAdam, "update_step", _zero_step_update))
+    originals = [(owner, name, owner.__dict__[name]) for owner, name, _ in patches]
+    try:
+        for owner, name, replacement in patches:
+            setattr(owner, name, replacement)
+        yield
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+
+
+def _dense_without_norm(self, inputs):
+    kernel, scale, bias = (tf.cast(weight, inputs.dtype) for weight in (self.direction, self.scale, self.bias))
+    return tf.matmul(inputs, kernel) * scale + bias
+
+
+def _zero_step_update(self, gradient, variable, learning_rate):
+    # The cheapest update that still reads the gradient, so its computation is not pruned.
+    tf.raw_ops.ResourceApplyGradientDescent(var=variable.handle, alpha=tf.constant(0.0, variable.dtype),
+                                           delta=gradient)
 
 
 def _block_on(losses):

@@ -3,10 +3,12 @@ import os
 import subprocess
 import sys
 
+import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
-from ssl_gen import profiling
+from ssl_gen import layers, optim, profiling
 from tests.conftest import ROOT, SUBPROCESS_ENV, tiny_config
 
 
@@ -31,14 +33,58 @@ def test_train_step_flops_grow_with_the_batch(tmp_path):
     assert 2.5 < large["step_flops"] / small["step_flops"] < 4.0
 
 
+def test_matmuls_alone_are_counted_at_their_shapes_and_timed():
+    function = tf.function(lambda a, b, c: tf.matmul(tf.matmul(a, b), c, transpose_b=True)
+                           + tf.matmul(a, b, transpose_a=True)[:8, :4])
+    concrete = function.get_concrete_function(tf.TensorSpec((8, 8)), tf.TensorSpec((8, 4)),
+                                              tf.TensorSpec((4, 4)))
+    timing = profiling.time_matmuls_alone(concrete, repeats=2, rounds=1)
+    # (8×8)·(8×4), then (8×4)·(4×4)ᵀ, then (8×8)ᵀ·(8×4).
+    assert timing["matmul_flops"] == 2 * (8 * 8 * 4 + 8 * 4 * 4 + 8 * 8 * 4)
+    assert 0 < timing["matmul_seconds"] < 1
+
+
+def test_leave_out_removes_the_work_and_puts_it_back():
+    noise = layers.GaussianNoise(1.0, seed=1)
+    dense = layers.WeightNormDense(3, seed=2)
+    inputs = tf.ones((4, 5))
+    dense.build(inputs.shape)
+    dense.direction.assign(2.0 * dense.direction)  # Unnormalised, the output doubles.
+    variable = keras.Variable(tf.ones((3,)))
+    adam = optim.FusedAdam(0.1)
+    adam.build([variable])
+    normed = dense(inputs)
+    with profiling.leave_out(("noise", "weight_norm", "optimizer")):
+        assert np.array_equal(noise(inputs, training=True), inputs)
+        np.testing.assert_allclose(dense(inputs), inputs @ dense.direction.numpy(), rtol=1e-5)
+        adam.apply_gradients([(tf.ones((3,)), variable)])
+        assert np.array_equal(variable.numpy(), np.ones(3))
+    assert not np.array_equal(noise(inputs, training=True), inputs)
+    np.testing.assert_allclose(dense(inputs), normed, rtol=1e-6)
+    adam.apply_gradients([(tf.ones((3,)), variable)])
+    assert np.all(variable.numpy() < 1)
+
+
+def test_measure_refuses_unknown_work_to_remove(tmp_path):
+    data = profiling.synthetic_data((8, 8, 1), 4, train_size=200)
+    with pytest.raises(ValueError, match=r"received \['dropout'\]"):
+        profiling.measure_train_step(tiny_config(tmp_path, "", num_labeled=8, batch_size=8), data,
+                                     steps=1, warmup=0, removed=("noise", "dropout"))
+
+
 def test_throughput_script_prints_its_measurements(tmp_path):
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmarks", "throughput.py"), "--synthetic_shape=8,8,1",
          "--num_labeled=10", "--batch_size=10", "--classifier_units=16", "--discriminator_units=16",
-         "--generator_units=8", "--latent_dim=4", "--steps=3", "--warmup=1", "--matmul_size=128"],
+         "--generator_units=8", "--latent_dim=4", "--steps=3", "--warmup=1", "--matmul_size=128",
+         "--remove=noise,input_pipeline"],
         env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["image_shape"] == [8, 8, 1] and report["step_gflop"] > 0
     assert report["fraction_of_peak"] == pytest.approx(
         report["achieved_gflops"] / report["matmul_peak_gflops"], rel=0.05, abs=1e-4)
+    assert report["removed"] == ["noise", "input_pipeline"]
+    assert 0 < report["matmul_gflop"] <= report["step_gflop"]
+    # The step's matmuls alone take less time than the step does.
+    assert report["ceiling_fraction_of_peak"] > report["fraction_of_peak"]
