@@ -75,8 +75,8 @@ def test_measure_refuses_unknown_work_to_remove(tmp_path):
 def test_throughput_script_prints_its_measurements(tmp_path):
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmarks", "throughput.py"), "--synthetic_shape=8,8,1",
-         "--num_labeled=10", "--batch_size=10", "--classifier_units=16", "--discriminator_units=16",
-         "--generator_units=8", "--latent_dim=4", "--steps=3", "--warmup=1", "--matmul_size=128",
+         "--num_labeled=10", "--batch_size=10", "--classifier_units=128", "--discriminator_units=128",
+         "--generator_units=64", "--latent_dim=4", "--steps=3", "--warmup=1", "--matmul_size=128",
          "--remove=noise,input_pipeline"],
         env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -85,6 +85,7 @@ def test_throughput_script_prints_its_measurements(tmp_path):
     assert report["fraction_of_peak"] == pytest.approx(
         report["achieved_gflops"] / report["matmul_peak_gflops"], rel=0.05, abs=1e-4)
     assert report["removed"] == ["noise", "input_pipeline"]
-    assert 0 < report["matmul_gflop"] <= report["step_gflop"]
+    # Wide enough layers for the matmuls to be ≥ 90 % of the FLOPs, where the script reports a ceiling.
+    assert 0.9 * report["step_gflop"] <= report["matmul_gflop"] <= report["step_gflop"]
     # The step's matmuls alone take less time than the step does.
     assert report["ceiling_fraction_of_peak"] > report["fraction_of_peak"]
