@@ -70,6 +70,10 @@ def test_measure_refuses_unknown_work_to_remove(tmp_path):
     with pytest.raises(ValueError, match=r"received \['dropout'\]"):
         profiling.measure_train_step(tiny_config(tmp_path, "", num_labeled=8, batch_size=8), data,
                                      steps=1, warmup=0, removed=("noise", "dropout"))
+    # The context itself refuses a misspelt part rather than silently removing nothing.
+    with pytest.raises(ValueError, match=r"received \['nois'\]"):
+        with profiling.leave_out(("nois",)):
+            pass
 
 
 def test_throughput_script_prints_its_measurements(tmp_path):
