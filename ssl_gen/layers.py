@@ -5,19 +5,24 @@ import math
 import keras
 import tensorflow as tf
 
+from ssl_gen import native
+
 
 class GaussianNoise(keras.layers.GaussianNoise):
     """`keras.layers.GaussianNoise` with its normals drawn by a vectorised Box–Muller transform.
 
-    TensorFlow's CPU normal kernel transforms one element at a time; noise on every layer of C and D was
-    the largest cost of the MLP step after its matmuls (docs/RESULTS.md, throughput). The same transform
-    in vectorised ops from the layer's own seed generator gives the same distribution (a different
-    stream) and keeps the checkpoint layout.
+    Noise on every layer of C and D was the largest cost of the MLP step after its matmuls
+    (docs/RESULTS.md, throughput). Where the native kernel builds (`ssl_gen.native`), one op draws and
+    adds the normals; elsewhere TensorFlow ops apply the same transform, vectorised, where TensorFlow's
+    own normal kernel transforms one element at a time. Both draw from the layer's own seed generator:
+    the same distribution (different streams) and the same checkpoint layout.
     """
 
     def call(self, inputs, training=False):
         if not training or self.stddev == 0:
             return inputs
+        if native.supports(inputs.dtype):
+            return native.add_gaussian_noise(inputs, self.seed_generator.next(), self.stddev)
         noise = box_muller_normal(tf.shape(inputs), self.seed_generator)
         return inputs + tf.cast(self.stddev * noise, inputs.dtype)
 

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ssl_gen.cache import cache_dir
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError
 
@@ -31,8 +32,7 @@ def data_fingerprint(data):
 
 
 def default_dir(data):
-    cache = os.environ.get("SSL_GEN_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "ssl_gen"))
-    return os.path.join(cache, "evaluators", f"{data.spec.name}-{data_fingerprint(data)}")
+    return cache_dir("evaluators", f"{data.spec.name}-{data_fingerprint(data)}")
 
 
 class EvaluatorNet(keras.Model):

@@ -1,0 +1,81 @@
+"""Kernels compiled for this machine on first use, with TensorFlow ops as the fallback.
+
+TensorFlow's pip wheel builds its element-wise kernels without AVX2 or AVX-512 ("rebuild TensorFlow with
+the appropriate compiler flags", it says at start-up), and on a CPU the MLP step spends more time on
+them than the matmuls leave room for (docs/RESULTS.md, throughput). The kernels here are compiled by the
+system's C++ compiler against the installed TensorFlow, once per machine and TensorFlow version, and
+cached; a machine without a compiler gets the same distribution from TensorFlow ops, with a warning.
+
+`SSL_GEN_NATIVE_OPS`: `auto` (default: use them where they build, fall back where they do not), `on`
+(fail if they do not build), `off` (TensorFlow ops only).
+"""
+
+import os
+
+import tensorflow as tf
+from absl import logging
+from tensorflow.python.ops import control_flow_util  # no public test for an XLA trace
+
+from ssl_gen.native import build
+
+MODES = ("auto", "on", "off")
+ENV_MODE = "SSL_GEN_NATIVE_OPS"
+
+_library = {}
+
+
+def mode():
+    value = os.environ.get(ENV_MODE, "auto").strip().lower() or "auto"
+    if value not in MODES:
+        raise ValueError(f"{ENV_MODE} must be one of {MODES}; received {value!r}")
+    return value
+
+
+def library():
+    """The loaded op library, or None where the mode is `off` or (in `auto`) it cannot be built."""
+    current = mode()
+    if current == "off":
+        return None
+    if "ops" not in _library:
+        _library["ops"] = _load(required=current == "on")
+    return _library["ops"]
+
+
+def _load(required):
+    if tf.config.list_physical_devices("GPU") and not required:
+        return None  # CPU kernels only: on a GPU they would pull every noisy activation to the host
+    try:
+        path = build.shared_library()
+        ops = tf.load_op_library(path)
+    except (build.BuildError, tf.errors.NotFoundError) as error:
+        if required:
+            raise
+        logging.warning("ssl_gen native ops unavailable, using TensorFlow ops (%s=off silences "
+                        "this): %s", ENV_MODE, error)
+        return None
+    return ops
+
+
+def supports(dtype):
+    """Whether the native noise kernel (float32, CPU, not under XLA) takes tensors of `dtype` here."""
+    return tf.as_dtype(dtype) == tf.float32 and not _tracing_for_xla() and library() is not None
+
+
+def _tracing_for_xla():
+    # XLA compiles only ops it knows; under tf.function(jit_compile=True) the TensorFlow ops draw.
+    return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+def add_gaussian_noise(inputs, seed, stddev):
+    """inputs + stddev · N(0, 1) in one op, the normals keyed by `seed` (two integers)."""
+    ops = library()
+    if ops is None:
+        raise RuntimeError(f"the native ops are not loaded ({ENV_MODE}={mode()}); check supports() first")
+    return ops.ssl_gen_add_gaussian_noise(inputs, tf.cast(seed, tf.int64),
+                                          tf.constant(stddev, tf.float32))
+
+
+@tf.RegisterGradient("SslGenAddGaussianNoise")
+def _add_gaussian_noise_gradient(op, grad):
+    del op  # the noise is additive: the gradient passes through unchanged
+    return [grad, None, None]

@@ -1,0 +1,97 @@
+"""Compiling the kernels: once per source, TensorFlow build, compiler and CPU; cached, and safe when
+several runs start at once."""
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+
+import tensorflow as tf
+
+from ssl_gen.cache import cache_dir
+
+SOURCES = ("gaussian_noise.cc",)
+LIBRARY_NAME = "ssl_gen_ops.so"
+# -march=native: built where it runs (the cache key includes the CPU's flags). -fno-math-errno lets
+# sqrt vectorise.
+OPTIMIZATION_FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-shared", "-fPIC")
+COMPILE_TIMEOUT_SECONDS = 600
+
+
+class BuildError(RuntimeError):
+    """The kernels could not be compiled here; the message names the compiler and its error."""
+
+
+def source_paths():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return [os.path.join(here, name) for name in SOURCES]
+
+
+def find_compiler():
+    candidates = [os.environ.get("CXX")] if os.environ.get("CXX") else ["g++", "c++", "clang++"]
+    for name in candidates:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise BuildError(f"no C++ compiler found (looked for {', '.join(candidates)}; set CXX to choose one)")
+
+
+def compile_command(compiler, sources, output):
+    return [compiler, *OPTIMIZATION_FLAGS, *sources, "-o", output,
+            *tf.sysconfig.get_compile_flags(), *tf.sysconfig.get_link_flags()]
+
+
+def shared_library():
+    """Path of the compiled library, compiling it first if this machine has no cached copy."""
+    compiler = find_compiler()
+    sources = source_paths()
+    directory = cache_dir("native", _build_key(compiler, sources))
+    path = os.path.join(directory, LIBRARY_NAME)
+    if os.path.exists(path):
+        return path
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another run may be compiling the same library
+        if not os.path.exists(path):
+            _compile(compiler, sources, path)
+    return path
+
+
+def _compile(compiler, sources, path):
+    partial = f"{path}.{os.getpid()}.partial"
+    command = compile_command(compiler, sources, partial)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_SECONDS)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise BuildError(f"{compiler} failed to run: {error}") from error
+    if result.returncode != 0:
+        errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+        raise BuildError(f"{compiler} exited with {result.returncode} compiling {', '.join(SOURCES)}:\n"
+                         + "\n".join((errors or result.stderr.splitlines())[-20:]))
+    os.replace(partial, path)  # readers never see a half-written library
+
+
+def _build_key(compiler, sources):
+    digest = hashlib.sha256()
+    for source in sources:
+        with open(source, "rb") as file:
+            digest.update(file.read())
+    digest.update(repr((tf.__version__, compile_command(compiler, [], ""), _compiler_version(compiler),
+                        _cpu_flags())).encode())
+    return digest.hexdigest()[:16]
+
+
+def _compiler_version(compiler):
+    try:
+        return subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise BuildError(f"{compiler} --version failed: {error}") from error
+
+
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as file:
+            return next((line for line in file if line.startswith(("flags", "Features"))), "")
+    except OSError:
+        return ""

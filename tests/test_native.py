@@ -1,0 +1,143 @@
+"""The native kernels: built here, the draw they are specified to make, and the fallback without them."""
+
+import glob
+import math
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ssl_gen import native
+from ssl_gen.layers import GaussianNoise
+from ssl_gen.native import build
+
+HAS_COMPILER = any(shutil.which(name) for name in ("g++", "c++", "clang++"))
+needs_kernels = pytest.mark.skipif(not HAS_COMPILER, reason="no C++ compiler on this machine")
+
+
+def _philox4x32_10(counters, key):
+    """Random123's Philox4x32-10 in numpy (uint64 arithmetic): counters [n, 4] uint32, key [2]."""
+    words = counters.astype(np.uint64)
+    k0, k1 = np.uint64(key[0]), np.uint64(key[1])
+    low = np.uint64(0xFFFFFFFF)
+    for _ in range(10):
+        p0 = words[:, 0] * np.uint64(0xD2511F53)
+        p1 = words[:, 2] * np.uint64(0xCD9E8D57)
+        words = np.stack([(p1 >> np.uint64(32)) ^ words[:, 1] ^ k0, p1 & low,
+                          (p0 >> np.uint64(32)) ^ words[:, 3] ^ k1, p0 & low], axis=1)
+        k0, k1 = (k0 + np.uint64(0x9E3779B9)) & low, (k1 + np.uint64(0xBB67AE85)) & low
+    return words
+
+
+def _reference_normals(count, seed):
+    """The stream gaussian_noise.cc specifies, in float64: 16 counters per block of 64 normals."""
+    seed = np.asarray(seed, dtype=np.int64).view(np.uint64)
+    blocks = -(-count // 64)
+    lanes = np.arange(blocks * 16, dtype=np.uint64)
+    counters = np.stack([lanes & np.uint64(0xFFFFFFFF), lanes >> np.uint64(32),
+                         np.full_like(lanes, seed[0] >> np.uint64(32)),
+                         np.full_like(lanes, seed[1] >> np.uint64(32))], axis=1)
+    words = _philox4x32_10(counters, seed & np.uint64(0xFFFFFFFF)).reshape(blocks, 16, 4)
+    out = []
+    for radius_word, angle_word in ((words[..., 0], words[..., 1]), (words[..., 2], words[..., 3])):
+        u = ((radius_word >> np.uint64(8)).astype(np.float64) + 0.5) / 2.0**24
+        radius = np.sqrt(-2.0 * np.log(u))
+        quarter = (angle_word >> np.uint64(30)).astype(np.float64)
+        within = ((((angle_word >> np.uint64(8)) & np.uint64(0x3FFFFF)).astype(np.float64) + 0.5) / 2.0**22
+                  - 0.5) * np.pi / 2
+        angle = within + quarter * np.pi / 2
+        out += [radius * np.cos(angle), radius * np.sin(angle)]
+    return np.concatenate(out, axis=1).ravel()[:count]  # per block: cos, sin of (w0, w1), then (w2, w3)
+
+
+def test_philox_matches_random123_known_answers():
+    # Random123's kat_vectors: philox4x32_10, counter 0, key 0 and counter/key all ones.
+    zero = _philox4x32_10(np.zeros((1, 4), np.uint32), (0, 0))[0]
+    ones = _philox4x32_10(np.full((1, 4), 0xFFFFFFFF, np.uint32), (0xFFFFFFFF, 0xFFFFFFFF))[0]
+    assert [hex(int(w)) for w in zero] == ["0x6627e8d5", "0xe169c58d", "0xbc57ac4c", "0x9b00dbd8"]
+    assert [hex(int(w)) for w in ones] == ["0x408f276d", "0x41c83b0e", "0xa20bc7c6", "0x6d5451fd"]
+
+
+@needs_kernels
+def test_kernel_builds_and_draws_the_specified_stream_across_threads():
+    assert native.library() is not None, "the native kernels did not build on a machine with a compiler"
+    # 100 blocks and a partial one: split between threads; the seed's high halves are in the counter.
+    shape, seed = (13, 494), [2**40 + 5, -3]
+    offset = np.linspace(-1, 1, 13 * 494, dtype=np.float32).reshape(shape)
+    drawn = native.add_gaussian_noise(tf.constant(offset), tf.constant(seed, tf.int64), 0.5).numpy()
+    expected = offset + 0.5 * _reference_normals(offset.size, seed).reshape(shape)
+    # float32 series for log, sin and cos: ~1e-6 from the float64 reference (worst where the radius is small)
+    np.testing.assert_allclose(drawn, expected, atol=1e-5)
+
+
+@needs_kernels
+def test_kernel_draws_are_standard_normal_and_uncorrelated():
+    draws = native.add_gaussian_noise(tf.zeros((401, 251)), [5, 0], 1.0).numpy().ravel()
+    assert abs(draws.mean()) < 0.01 and abs(draws.std() - 1.0) < 0.01
+    # Kolmogorov–Smirnov distance to N(0, 1): 0.01 is twice its 1 % critical value here (1.63/√n).
+    ordered = np.sort(draws)
+    normal_cdf = 0.5 * (1.0 + np.vectorize(math.erf)(ordered / math.sqrt(2.0)))
+    assert np.max(np.abs(np.arange(1, ordered.size + 1) / ordered.size - normal_cdf)) < 0.01
+    # The cos and sin of one pair sit 16 apart; neighbours come from different counters.
+    for lag in (1, 16, 32):
+        assert abs(np.corrcoef(draws[:-lag], draws[lag:])[0, 1]) < 0.01
+
+
+@needs_kernels
+def test_noise_layer_adds_the_kernels_draw_and_passes_gradients_through():
+    layer, twin = GaussianNoise(0.3, seed=7), GaussianNoise(0.3, seed=7)
+    inputs = tf.Variable(tf.zeros((40, 30)))
+    with tf.GradientTape() as tape:
+        outputs = layer(inputs, training=True)
+        loss = tf.reduce_sum(outputs * tf.range(30, dtype=tf.float32))
+    expected = native.add_gaussian_noise(tf.zeros((40, 30)), twin.seed_generator.next(), 0.3)
+    np.testing.assert_array_equal(outputs.numpy(), expected.numpy())
+    np.testing.assert_array_equal(tape.gradient(loss, inputs).numpy(),
+                                  np.tile(np.arange(30, dtype=np.float32), (40, 1)))
+
+
+@pytest.fixture
+def fresh_native(monkeypatch, tmp_path):
+    """No loaded library and an empty cache, so the next call builds (or fails to) from scratch."""
+    monkeypatch.setattr(native, "_library", {})
+    monkeypatch.setenv("SSL_GEN_CACHE", str(tmp_path / "cache"))
+    fake = tmp_path / "broken-c++"
+    fake.write_text("#!/bin/sh\necho 'fatal error: this compiler builds nothing' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    return str(fake)
+
+
+def test_a_failed_build_falls_back_in_auto_and_fails_loudly_when_required(fresh_native, monkeypatch):
+    monkeypatch.setenv("CXX", fresh_native)
+    monkeypatch.setenv(native.ENV_MODE, "auto")
+    assert native.library() is None and not native.supports(tf.float32)
+    noisy = GaussianNoise(1.0, seed=1)(tf.zeros((100, 50)), training=True).numpy()
+    assert abs(noisy.std() - 1.0) < 0.05  # TensorFlow ops drew it
+    monkeypatch.setattr(native, "_library", {})
+    monkeypatch.setenv(native.ENV_MODE, "on")
+    with pytest.raises(build.BuildError, match="(?s)exited with 3.*builds nothing"):
+        native.library()
+    assert not glob.glob(os.path.join(os.environ["SSL_GEN_CACHE"], "native", "*", build.LIBRARY_NAME))
+
+
+def test_missing_compiler_and_bad_mode_are_named(fresh_native, monkeypatch):
+    monkeypatch.setenv("CXX", "no-such-compiler-here")
+    with pytest.raises(build.BuildError, match="no-such-compiler-here"):
+        build.shared_library()
+    monkeypatch.setenv(native.ENV_MODE, "sometimes")
+    with pytest.raises(ValueError, match="'sometimes'"):
+        native.library()
+    monkeypatch.setenv(native.ENV_MODE, "off")
+    assert not native.supports(tf.float32)
+    with pytest.raises(RuntimeError, match="not loaded"):
+        native.add_gaussian_noise(tf.zeros(3), [1, 2], 1.0)
+
+
+@needs_kernels
+def test_only_float32_outside_xla_goes_to_the_kernel():
+    assert native.supports(tf.float32)
+    assert not native.supports(tf.bfloat16)
+    assert tf.function(lambda: native.supports(tf.float32))()
+    assert not tf.function(lambda: native.supports(tf.float32), jit_compile=True)()
