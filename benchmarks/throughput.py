@@ -5,7 +5,10 @@ python benchmarks/throughput.py --preset=cifar4000 --synthetic_shape=32,32,3    
 Any training flag applies (--batch_size, --mixed_precision, --jit_compile, …). Prints one JSON line.
 It also times the step's matmuls alone (the ceiling no other change can lift), and --remove=noise,…
 times the step with that work left out: an upper bound, not a configuration (the step then trains wrong).
-TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS limit both the peak and the step; the line records them.
+TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS limit both the peak and the step; the line records them,
+and whether the step ran ssl_gen's native kernels (SSL_GEN_NATIVE_OPS=off times it without them). The
+FLOP count is TensorFlow's, which does not see inside those kernels: with them, the step's few
+element-wise FLOPs they do are left out, so its fraction of peak is, if anything, understated.
 """
 
 import json
@@ -17,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from ssl_gen import cli, profiling, runs  # noqa: E402
+from ssl_gen import cli, native, profiling, runs  # noqa: E402
 
 cli.define_config_flags()
 flags.DEFINE_integer("steps", 200, "Timed train steps (after --warmup).")
@@ -48,6 +51,7 @@ def main(argv):
         "dtype": dtype.name, "jit_compile": config.jit_compile, "threads": os.cpu_count(),
         "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),
         "inter_op_threads": os.environ.get("TF_NUM_INTEROP_THREADS", "default"),
+        "native_kernels": native.supports(dtype),
         "matmul_peak_gflops": round(peak / 1e9, 2), "step_gflop": round(step["step_flops"] / 1e9, 3),
         "steps_per_second": round(step["steps_per_second"], 2),
         "seconds_per_step": round(1.0 / step["steps_per_second"], 4),

@@ -82,7 +82,7 @@ class WeightNormDense(keras.layers.Layer):
     def call(self, inputs):
         # x·(v·g/‖v‖) = (x·v)·(g/‖v‖): scaling the [batch, units] product instead of the [fan_in, units]
         # kernel saves two element-wise passes over every kernel, forward and backward.
-        unit_scale = self.scale / tf.norm(self.direction, axis=0)
+        unit_scale = self.scale / native.column_norms(self.direction)
         outputs = tf.matmul(inputs, tf.cast(self.direction, inputs.dtype))
         return outputs * tf.cast(unit_scale, inputs.dtype) + tf.cast(self.bias, inputs.dtype)
 

@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from ssl_gen import native
-from ssl_gen.layers import GaussianNoise
+from ssl_gen.layers import GaussianNoise, WeightNormDense
 from ssl_gen.native import build
 
 HAS_COMPILER = any(shutil.which(name) for name in ("g++", "c++", "clang++"))
@@ -141,3 +141,45 @@ def test_only_float32_outside_xla_goes_to_the_kernel():
     assert not native.supports(tf.bfloat16)
     assert tf.function(lambda: native.supports(tf.float32))()
     assert not tf.function(lambda: native.supports(tf.float32), jit_compile=True)()
+
+
+@needs_kernels
+def test_weight_norm_kernels_match_numpy_and_name_bad_shapes():
+    rng = np.random.default_rng(0)
+    kernel = rng.normal(size=(300, 130)).astype(np.float32)  # 130 columns: two full shards and a partial
+    scales = rng.normal(size=130).astype(np.float32)
+    ops = native.library()
+    np.testing.assert_allclose(ops.ssl_gen_column_norms(kernel).numpy(), np.linalg.norm(kernel, axis=0),
+                               rtol=1e-5)
+    np.testing.assert_allclose(ops.ssl_gen_scale_columns(kernel, scales).numpy(), kernel * scales, rtol=1e-6)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"column_scales .* 130 columns, received \[129\]"):
+        ops.ssl_gen_scale_columns(kernel, scales[:129])
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="rank 2|matrix"):
+        ops.ssl_gen_column_norms(kernel[0])
+
+
+@pytest.mark.parametrize("kernels", ["native", "off"])
+def test_weight_normed_layer_gradients_are_those_of_its_formula(kernels, monkeypatch):
+    if kernels == "native" and not HAS_COMPILER:
+        pytest.skip("no C++ compiler on this machine")
+    monkeypatch.setenv(native.ENV_MODE, "auto" if kernels == "native" else "off")
+    assert native.supports(tf.float32) == (kernels == "native")
+    rng = np.random.default_rng(1)
+    layer = WeightNormDense(5, train_scale=True, seed=3)
+    inputs = tf.constant(rng.normal(size=(7, 13)).astype(np.float32))
+    layer.build(inputs.shape)
+    layer.scale.assign(rng.uniform(0.5, 2.0, size=5).astype(np.float32))
+    weights = tf.constant(rng.normal(size=(7, 5)).astype(np.float32))
+
+    def loss_and_gradients(forward):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            loss = tf.reduce_sum(forward(inputs) * weights)
+        return [loss] + tape.gradient(loss, [inputs, layer.direction, layer.scale, layer.bias])
+
+    def formula(x):
+        v = tf.convert_to_tensor(layer.direction)
+        return tf.matmul(x, v / tf.sqrt(tf.reduce_sum(v * v, axis=0))) * layer.scale + layer.bias
+
+    for layers_value, formulas in zip(loss_and_gradients(layer), loss_and_gradients(formula)):
+        np.testing.assert_allclose(layers_value.numpy(), formulas.numpy(), rtol=1e-5, atol=1e-5)
