@@ -9,7 +9,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from ssl_gen import runs, sampling
+from ssl_gen import native, runs, sampling
 from ssl_gen.data import SPLIT_FILE
 from ssl_gen.data import images as image_conversion
 from ssl_gen.evaluation import classifier_metrics
@@ -55,7 +55,8 @@ def export(method, spec, export_dir, metadata):
     module = _Serving(method, spec.image_shape)
     signatures = {name: getattr(module, name)
                   for name in ("classify", "generate", "sample_latents", "generate_from_latents")}
-    tf.saved_model.save(module, export_dir, signatures=signatures)
+    with native.disabled():  # traced here: the signatures must load where ssl_gen's kernels are not
+        tf.saved_model.save(module, export_dir, signatures=signatures)
     os.makedirs(os.path.join(export_dir, "assets"), exist_ok=True)
     with open(os.path.join(export_dir, "assets", METADATA_FILE), "w") as file:
         json.dump(metadata, file, indent=2)

@@ -141,6 +141,9 @@ def test_only_float32_outside_xla_goes_to_the_kernel():
     assert not native.supports(tf.bfloat16)
     assert tf.function(lambda: native.supports(tf.float32))()
     assert not tf.function(lambda: native.supports(tf.float32), jit_compile=True)()
+    with native.disabled():  # as the SavedModel export traces
+        assert not native.supports(tf.float32)
+    assert native.supports(tf.float32)
 
 
 @needs_kernels

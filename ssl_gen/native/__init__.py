@@ -10,7 +10,9 @@ cached; a machine without a compiler gets the same distribution from TensorFlow 
 (fail if they do not build), `off` (TensorFlow ops only).
 """
 
+import contextlib
 import os
+import threading
 
 import tensorflow as tf
 from absl import logging
@@ -22,6 +24,7 @@ MODES = ("auto", "on", "off")
 ENV_MODE = "SSL_GEN_NATIVE_OPS"
 
 _library = {}
+_suspended = threading.local()
 
 
 def mode():
@@ -58,7 +61,19 @@ def _load(required):
 
 def supports(dtype):
     """Whether the native kernels (float32, CPU, not under XLA) take tensors of `dtype` here."""
-    return tf.as_dtype(dtype) == tf.float32 and not _tracing_for_xla() and library() is not None
+    return (tf.as_dtype(dtype) == tf.float32 and not getattr(_suspended, "active", False)
+            and not _tracing_for_xla() and library() is not None)
+
+
+@contextlib.contextmanager
+def disabled():
+    """TensorFlow ops only while tracing in this block, e.g. a SavedModel that must load anywhere."""
+    previous = getattr(_suspended, "active", False)
+    _suspended.active = True
+    try:
+        yield
+    finally:
+        _suspended.active = previous
 
 
 def _tracing_for_xla():
