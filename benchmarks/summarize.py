@@ -81,11 +81,20 @@ def _print_curve(run_dirs, every):
         errors[run_dir] = {int(row["step"]): 100 * float(row["eval/test_error"]) for row in rows
                            if int(row["step"]) % every == 0}
     steps = sorted(set().union(*errors.values()))
+    names = run_names(run_dirs)
     print("| step (k) | " + " | ".join(f"{step / 1000:g}" for step in steps) + " |")
     print("|---|" + "---|" * len(steps))
     for run_dir, by_step in errors.items():
         cells = [f"{by_step[step]:.2f}" if step in by_step else "" for step in steps]
-        print(f"| {os.path.basename(os.path.normpath(run_dir))} (%) | " + " | ".join(cells) + " |")
+        print(f"| {names[run_dir]} (%) | " + " | ".join(cells) + " |")
+
+
+def run_names(run_dirs):
+    """Each run's directory name, with its parent's where two runs share one (runs/a/s1, runs/b/s1)."""
+    bases = [os.path.basename(os.path.normpath(run_dir)) for run_dir in run_dirs]
+    return {run_dir: base if bases.count(base) == 1 else
+            os.path.join(os.path.basename(os.path.dirname(os.path.normpath(run_dir))), base)
+            for run_dir, base in zip(run_dirs, bases)}
 
 
 def _print_rates(run_dirs):
@@ -93,9 +102,10 @@ def _print_rates(run_dirs):
     jobs shows as a lower median or a wide spread, so the table is for stating conditions, not speeds."""
     print("| run | readings | steps/s median | 10th-90th percentile |")
     print("|---|---|---|---|")
+    names = run_names(run_dirs)
     for run_dir in run_dirs:
         rates = np.array(list(read_scalars(run_dir, "perf/steps_per_second").values()))
-        name = os.path.basename(os.path.normpath(run_dir))
+        name = names[run_dir]
         if rates.size == 0:
             print(f"| {name} | 0 | — | — |")
             continue
@@ -111,7 +121,7 @@ def main(argv):
     if flags.FLAGS.table == "rates":
         _print_rates(run_dirs)
         return
-    summaries = [summarize(run_dir) for run_dir in run_dirs]
+    summaries = [dict(summarize(run_dir), run=name) for run_dir, name in run_names(run_dirs).items()]
     if flags.FLAGS.table == "methods":
         _print_methods(summaries)
     else:

@@ -66,3 +66,13 @@ def test_rates_table_reads_tensorboard_and_a_resume_overrides_the_steps_it_repea
         100: 10.0, 200: 10.0, 300: 20.0, 400: 20.0, 500: 20.0}
     lines = _summarize(run_dir, flags=("--table=rates",)).strip().splitlines()
     assert lines[-1] == "| resumed | 5 | 20.0 | 10.0-20.0 |"
+
+
+def test_runs_sharing_a_directory_name_are_told_apart_by_their_parent(tmp_path):
+    for parent in ("alone", "native"):
+        _fake_run(tmp_path / parent / "s1", last_step=2000, report_step=2000)
+    _fake_run(tmp_path / "other" / "s2", last_step=2000, report_step=2000)
+    table = _summarize(tmp_path / "alone" / "s1", tmp_path / "native" / "s1", tmp_path / "other" / "s2",
+                       flags=["--table=curve", "--curve_every=1000"])
+    names = [line.split(" (%)")[0].lstrip("| ") for line in table.splitlines() if "(%)" in line]
+    assert names == ["alone/s1", "native/s1", "s2"]
