@@ -60,16 +60,24 @@ def shared_library():
 
 def _compile(compiler, sources, path):
     partial = f"{path}.{os.getpid()}.partial"
-    command = compile_command(compiler, sources, partial)
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_SECONDS)
+        result = _run(compile_command(compiler, sources, partial), compiler)
+        if result.returncode != 0:
+            # "file:line: error: …" in GCC's and Clang's format; TensorFlow's headers add pages of warnings.
+            errors = [line for line in result.stderr.splitlines() if "error:" in line]
+            raise BuildError(f"{compiler} exited with {result.returncode} compiling {', '.join(SOURCES)}:\n"
+                             + "\n".join((errors or result.stderr.splitlines())[-20:]))
+        os.replace(partial, path)  # readers never see a half-written library
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)  # what a failed or interrupted build left
+
+
+def _run(command, compiler):
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_SECONDS)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise BuildError(f"{compiler} failed to run: {error}") from error
-    if result.returncode != 0:
-        errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
-        raise BuildError(f"{compiler} exited with {result.returncode} compiling {', '.join(SOURCES)}:\n"
-                         + "\n".join((errors or result.stderr.splitlines())[-20:]))
-    os.replace(partial, path)  # readers never see a half-written library
 
 
 def _build_key(compiler, sources):
