@@ -121,7 +121,8 @@ def main(argv):
     if flags.FLAGS.table == "rates":
         _print_rates(run_dirs)
         return
-    summaries = [dict(summarize(run_dir), run=name) for run_dir, name in run_names(run_dirs).items()]
+    names = run_names(run_dirs)  # one summary per argument, in order: the plot pairs them with run_dirs
+    summaries = [dict(summarize(run_dir), run=names[run_dir]) for run_dir in run_dirs]
     if flags.FLAGS.table == "methods":
         _print_methods(summaries)
     else:
