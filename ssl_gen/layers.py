@@ -19,12 +19,16 @@ class GaussianNoise(keras.layers.GaussianNoise):
     """
 
     def call(self, inputs, training=False):
-        if not training or self.stddev == 0:
+        if not self.active(training):
             return inputs
         if native.supports(inputs.dtype):
             return native.add_gaussian_noise(inputs, self.seed_generator.next(), self.stddev)
         noise = box_muller_normal(tf.shape(inputs), self.seed_generator)
         return inputs + tf.cast(self.stddev * noise, inputs.dtype)
+
+    def active(self, training):
+        """Whether a call adds noise (and so draws a seed)."""
+        return bool(training) and self.stddev != 0
 
 
 def box_muller_normal(shape, seed):
@@ -79,12 +83,27 @@ class WeightNormDense(keras.layers.Layer):
     def _unit_kernel(self):
         return self.direction / tf.norm(self.direction, axis=0, keepdims=True)
 
+    def unit_scale(self):
+        """g / ‖v‖ per unit."""
+        return self.scale / native.column_norms(self.direction)
+
     def call(self, inputs):
         # x·(v·g/‖v‖) = (x·v)·(g/‖v‖): scaling the [batch, units] product instead of the [fan_in, units]
         # kernel saves two element-wise passes over every kernel, forward and backward.
-        unit_scale = self.scale / native.column_norms(self.direction)
         outputs = tf.matmul(inputs, tf.cast(self.direction, inputs.dtype))
-        return outputs * tf.cast(unit_scale, inputs.dtype) + tf.cast(self.bias, inputs.dtype)
+        return outputs * tf.cast(self.unit_scale(), inputs.dtype) + tf.cast(self.bias, inputs.dtype)
+
+    def relu_then_noise(self, inputs, noise, training=False):
+        """noise(relu(self(inputs))), the next layer's `noise`: one native op after the matmul where
+        the kernels run, the same draw as the layers one after another."""
+        if not native.supports(inputs.dtype):
+            return noise(tf.nn.relu(self(inputs)), training=training)
+        if not self.built:  # what __call__ would do first
+            self.build(inputs.shape)
+        active = noise.active(training)
+        seed = noise.seed_generator.next() if active else tf.zeros([2], tf.int64)
+        return native.scale_bias_relu_noise(tf.matmul(inputs, self.direction), self.unit_scale(), self.bias,
+                                            seed, noise.stddev if active else 0.0)
 
     def initialize_from_batch(self, inputs):
         """Data-dependent init: pre-activations of this batch get zero mean and unit variance."""

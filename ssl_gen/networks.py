@@ -46,17 +46,21 @@ class NoisyWeightNormMLP(keras.layers.Layer):
         if self.num_classes:
             condition = _one_hot(labels, self.num_classes, hidden.dtype)
         features = hidden
-        for index, (noise, dense) in enumerate(zip(self.noises, self.denses)):
-            hidden = noise(hidden, training=training)
+        hidden = self.noises[0](hidden, training=training)
+        last_hidden = len(self.denses) - 2
+        for index, dense in enumerate(self.denses):
             if condition is not None:
                 hidden = tf.concat([hidden, condition], axis=1)
             if initialize:
                 dense.initialize_from_batch(hidden)
-            hidden = dense(hidden)
-            if index < len(self.denses) - 1:
-                hidden = tf.nn.relu(hidden)
-                features = hidden
-        return hidden, features
+            if index > last_hidden:
+                return dense(hidden), features
+            next_noise = self.noises[index + 1]
+            if index < last_hidden:  # one op for the epilogue, the ReLU and the next layer's noise
+                hidden = dense.relu_then_noise(hidden, next_noise, training=training)
+            else:  # the features are the last hidden layer's activations before their noise
+                features = tf.nn.relu(dense(hidden))
+                hidden = next_noise(features, training=training)
 
 
 class Classifier(keras.Model):

@@ -126,9 +126,9 @@ def leave_out(removed):
         raise ValueError(f"removed must name parts of {REMOVABLE}; received {sorted(unknown)}")
     patches = []
     if "noise" in removed:
-        patches.append((layers.GaussianNoise, "call", lambda self, inputs, training=False: inputs))
+        patches.append((layers.GaussianNoise, "active", lambda self, training: False))
     if "weight_norm" in removed:
-        patches.append((layers.WeightNormDense, "call", _dense_without_norm))
+        patches.append((layers.WeightNormDense, "unit_scale", lambda self: self.scale))
     if "optimizer" in removed:
         patches.append((optim.FusedAdam, "update_step", _zero_step_update))
     originals = [(owner, name, owner.__dict__[name]) for owner, name, _ in patches]
@@ -139,11 +139,6 @@ def leave_out(removed):
     finally:
         for owner, name, original in originals:
             setattr(owner, name, original)
-
-
-def _dense_without_norm(self, inputs):
-    kernel, scale, bias = (tf.cast(weight, inputs.dtype) for weight in (self.direction, self.scale, self.bias))
-    return tf.matmul(inputs, kernel) * scale + bias
 
 
 def _zero_step_update(self, gradient, variable, learning_rate):

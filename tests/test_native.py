@@ -188,3 +188,65 @@ def test_weight_normed_layer_gradients_are_those_of_its_formula(kernels, monkeyp
 
     for layers_value, formulas in zip(loss_and_gradients(layer), loss_and_gradients(formula)):
         np.testing.assert_allclose(layers_value.numpy(), formulas.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def _relu_noise_formula(products, scales, bias, seed, stddev):
+    activations = tf.nn.relu(products * scales + bias)
+    return native.add_gaussian_noise(activations, seed, stddev) if stddev else activations
+
+
+@needs_kernels
+@pytest.mark.parametrize("stddev", [0.5, 0.0])
+def test_fused_relu_noise_is_the_epilogue_then_the_noise_kernel(stddev):
+    # 13 × 77: noise blocks of 64 straddle rows; 77 units: a full and a partial shard of columns.
+    rng = np.random.default_rng(2)
+    products = tf.constant(rng.normal(size=(13, 77)).astype(np.float32))
+    scales = tf.constant(rng.uniform(-2, 2, size=77).astype(np.float32))
+    bias = tf.constant(rng.normal(size=77).astype(np.float32))
+    seed = tf.constant([2**33 + 9, 4], tf.int64)
+    weights = tf.constant(rng.normal(size=(13, 77)).astype(np.float32))
+
+    def value_and_gradients(forward):
+        with tf.GradientTape() as tape:
+            tape.watch([products, scales, bias])
+            outputs = forward(products, scales, bias, seed, stddev)
+            loss = tf.reduce_sum(outputs * weights)
+        return [outputs] + tape.gradient(loss, [products, scales, bias])
+
+    fused, separate = value_and_gradients(native.scale_bias_relu_noise), value_and_gradients(_relu_noise_formula)
+    assert np.mean(fused[0].numpy() == 0) == pytest.approx(np.mean(separate[0].numpy() == 0))
+    for fused_value, separate_value in zip(fused, separate):
+        np.testing.assert_allclose(fused_value.numpy(), separate_value.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@needs_kernels
+def test_fused_relu_noise_names_bad_shapes():
+    ops = native.library()
+    products, vector = tf.zeros((4, 6)), tf.zeros(6)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"bias must be a vector of the 6 units, received shape \[5\]"):
+        ops.ssl_gen_scale_bias_relu_noise(products, vector, tf.zeros(5), tf.zeros(2, tf.int64), 0.1)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"seed must have 2 elements, received shape \[3\]"):
+        ops.ssl_gen_scale_bias_relu_noise(products, vector, vector, tf.zeros(3, tf.int64), 0.1)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"gradient must have the products' shape \[4,6\], received \[4,5\]"):
+        ops.ssl_gen_scale_bias_relu_grad(tf.zeros((4, 5)), products, vector, vector)
+
+
+@needs_kernels
+def test_networks_draw_the_same_with_the_fused_epilogue_as_layer_by_layer(monkeypatch):
+    from ssl_gen.networks import Discriminator
+
+    images, labels = tf.random.stateless_uniform((9, 6, 6, 1), [1, 2], -1, 1), tf.constant([0, 1, 2] * 3)
+
+    def run(fused):
+        if not fused:  # every layer on its own, as before the fused op: TensorFlow epilogue, native noise
+            monkeypatch.setattr(WeightNormDense, "relu_then_noise",
+                                lambda self, x, noise, training=False: noise(tf.nn.relu(self(x)), training=training))
+        network = Discriminator(3, hidden_units=(20, 70, 11), seed=5)
+        with tf.GradientTape() as tape:
+            logits, features = network.body(images, labels, training=True)
+            loss = tf.reduce_sum(logits) + tf.reduce_sum(features ** 2)
+        return [logits, features] + tape.gradient(loss, network.trainable_variables)
+
+    fused, separate = run(True), run(False)
+    for fused_value, separate_value in zip(fused, separate):
+        np.testing.assert_allclose(fused_value.numpy(), separate_value.numpy(), rtol=1e-4, atol=1e-5)

@@ -90,6 +90,16 @@ def add_gaussian_noise(inputs, seed, stddev):
                                           tf.constant(stddev, tf.float32))
 
 
+def scale_bias_relu_noise(products, column_scales, bias, seed, stddev):
+    """relu(products · column_scales + bias) + stddev · N(0, 1) in one op (no draw when stddev is 0); the
+    normals are those `add_gaussian_noise` would add to the activations with the same seed."""
+    ops = library()
+    if ops is None:
+        raise RuntimeError(f"the native ops are not loaded ({ENV_MODE}={mode()}); check supports() first")
+    return ops.ssl_gen_scale_bias_relu_noise(products, column_scales, bias, tf.cast(seed, tf.int64),
+                                             tf.constant(stddev, tf.float32))
+
+
 def column_norms(kernel):
     """‖v_j‖ for each column j of a [fan_in, units] kernel, in one read of it where the kernel is native."""
     if supports(kernel.dtype):
@@ -107,3 +117,9 @@ def _add_gaussian_noise_gradient(op, grad):
 def _column_norms_gradient(op, grad):
     kernel, norms = op.inputs[0], op.outputs[0]
     return [library().ssl_gen_scale_columns(kernel, grad / norms)]  # d‖v_j‖/dv_j = v_j / ‖v_j‖
+
+
+@tf.RegisterGradient("SslGenScaleBiasReluNoise")
+def _scale_bias_relu_noise_gradient(op, grad):
+    products, column_scales, bias = op.inputs[:3]
+    return [*library().ssl_gen_scale_bias_relu_grad(grad, products, column_scales, bias), None, None]

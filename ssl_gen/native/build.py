@@ -11,7 +11,8 @@ import tensorflow as tf
 
 from ssl_gen.cache import cache_dir
 
-SOURCES = ("gaussian_noise.cc", "weight_norm.cc")
+SOURCES = ("gaussian_noise.cc", "weight_norm.cc", "dense_relu_noise.cc")
+HEADERS = ("philox_normals.h",)  # part of the cache key: the sources include them
 LIBRARY_NAME = "ssl_gen_ops.so"
 # -march=native: built where it runs (the cache key includes the CPU's flags). -fno-math-errno lets
 # sqrt vectorise.
@@ -23,9 +24,9 @@ class BuildError(RuntimeError):
     """The kernels could not be compiled here; the message names the compiler and its error."""
 
 
-def source_paths():
+def source_paths(names=SOURCES):
     here = os.path.dirname(os.path.abspath(__file__))
-    return [os.path.join(here, name) for name in SOURCES]
+    return [os.path.join(here, name) for name in names]
 
 
 def find_compiler():
@@ -82,7 +83,7 @@ def _run(command, compiler):
 
 def _build_key(compiler, sources):
     digest = hashlib.sha256()
-    for source in sources:
+    for source in sources + source_paths(HEADERS):
         with open(source, "rb") as file:
             digest.update(file.read())
     digest.update(repr((tf.__version__, compile_command(compiler, [], ""), _compiler_version(compiler),
