@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from ssl_gen import native
+
 
 @keras.saving.register_keras_serializable(package="ssl_gen")
 class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -38,7 +40,8 @@ def adam(config, total_steps, learning_rate=None, beta_1=None):
 
 @keras.saving.register_keras_serializable(package="ssl_gen")
 class FusedAdam(keras.optimizers.Adam):
-    """Keras Adam whose per-variable update is TensorFlow's one-kernel `ResourceApplyAdam`.
+    """Keras Adam whose per-variable update is TensorFlow's one-kernel `ResourceApplyAdam`, or, where
+    ssl_gen's native kernels run, one op for all of a network's variables.
 
     Keras 3 writes the update as ~10 element-wise ops per variable; the fused kernel does the same
     arithmetic (m, v, then var −= lr·√(1−β2ᵗ)/(1−β1ᵗ)·m/(√v + ε)) in one pass over memory, which
@@ -46,8 +49,26 @@ class FusedAdam(keras.optimizers.Adam):
     on another backend it is plain Keras Adam.
     """
 
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        # Where the native kernels run: every variable's update in one op (ssl_gen/native/optimizer.cc),
+        # the same arithmetic as ResourceApplyAdam below.
+        if not (self._fused_kernel_applies() and native.supports(tf.float32)
+                and all(variable.dtype == "float32" for variable in trainable_variables)):
+            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+        indices = [self._get_variable_index(variable) for variable in trainable_variables]
+        step = tf.cast(self.iterations + 1, tf.float32)
+        native.apply_adam([tf_variable(variable) for variable in trainable_variables],
+                          [tf_variable(self._momentums[index]) for index in indices],
+                          [tf_variable(self._velocities[index]) for index in indices],
+                          [tf.cast(gradient, tf.float32) for gradient in grads], learning_rate, self.beta_1,
+                          self.beta_2, self.epsilon, tf.pow(tf.cast(self.beta_1, tf.float32), step),
+                          tf.pow(tf.cast(self.beta_2, tf.float32), step))
+
+    def _fused_kernel_applies(self):
+        return not self.amsgrad and keras.backend.backend() == "tensorflow" and not tf.distribute.has_strategy()
+
     def update_step(self, gradient, variable, learning_rate):
-        if self.amsgrad or keras.backend.backend() != "tensorflow" or tf.distribute.has_strategy():
+        if not self._fused_kernel_applies():
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
         local_step = tf.cast(self.iterations + 1, dtype)
@@ -84,5 +105,17 @@ class WeightAverage:
     def update(self, step):
         step = tf.cast(step, tf.float32)
         decay = tf.minimum(self.decay, (1.0 + step) / (10.0 + step))
-        for average, weight in zip(self.twin.trainable_weights, self.model.trainable_weights):
+        pairs = list(zip(self.twin.trainable_weights, self.model.trainable_weights))
+        if (native.supports(tf.float32) and not tf.distribute.has_strategy()
+                and all(average.dtype == "float32" for average, _ in pairs)):
+            # One op for every weight (ssl_gen/native/optimizer.cc) instead of four per weight.
+            native.moving_average([tf_variable(average) for average, _ in pairs],
+                                  [tf.convert_to_tensor(weight) for _, weight in pairs], decay)
+            return
+        for average, weight in pairs:
             average.assign(decay * average + (1.0 - decay) * weight)
+
+
+def tf_variable(variable):
+    """The tf.Variable behind a Keras variable (TensorFlow backend), whose handle the native ops take."""
+    return variable.value if isinstance(variable, keras.Variable) else variable

@@ -130,7 +130,7 @@ def leave_out(removed):
     if "weight_norm" in removed:
         patches.append((layers.WeightNormDense, "unit_scale", lambda self: self.scale))
     if "optimizer" in removed:
-        patches.append((optim.FusedAdam, "update_step", _zero_step_update))
+        patches.append((optim.FusedAdam, "_backend_update_step", _zero_step_updates))
     originals = [(owner, name, owner.__dict__[name]) for owner, name, _ in patches]
     try:
         for owner, name, replacement in patches:
@@ -141,10 +141,11 @@ def leave_out(removed):
             setattr(owner, name, original)
 
 
-def _zero_step_update(self, gradient, variable, learning_rate):
-    # The cheapest update that still reads the gradient, so its computation is not pruned.
-    tf.raw_ops.ResourceApplyGradientDescent(var=variable.handle, alpha=tf.constant(0.0, variable.dtype),
-                                           delta=gradient)
+def _zero_step_updates(self, gradients, variables, learning_rate):
+    # The cheapest update that still reads each gradient, so its computation is not pruned.
+    for gradient, variable in zip(gradients, variables):
+        tf.raw_ops.ResourceApplyGradientDescent(var=optim.tf_variable(variable).handle,
+                                               alpha=tf.constant(0.0, variable.dtype), delta=gradient)
 
 
 def _block_on(losses):

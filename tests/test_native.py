@@ -250,3 +250,80 @@ def test_networks_draw_the_same_with_the_fused_epilogue_as_layer_by_layer(monkey
     fused, separate = run(True), run(False)
     for fused_value, separate_value in zip(fused, separate):
         np.testing.assert_allclose(fused_value.numpy(), separate_value.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def _adam_slots(shapes, rng):
+    return [[tf.Variable(rng.normal(size=shape).astype(np.float32)) for shape in shapes] for _ in range(3)]
+
+
+@needs_kernels
+def test_native_adam_is_resource_apply_adam_over_all_variables_at_once():
+    # 150 × 130 = 19,500 elements: more than one unit of work (16,384), so one variable spans threads.
+    shapes, rng = [(150, 130), (7,), (3, 5)], np.random.default_rng(3)
+    native_slots = _adam_slots(shapes, rng)
+    reference_slots = [[tf.Variable(v) for v in group] for group in native_slots]
+    for step in range(1, 4):
+        gradients = [tf.constant(rng.normal(size=shape).astype(np.float32)) for shape in shapes]
+        hyper = dict(learning_rate=3e-3, beta_1=0.5, beta_2=0.999, epsilon=1e-8,
+                     beta_1_power=0.5 ** step, beta_2_power=0.999 ** step)
+        native.apply_adam(*native_slots, gradients, *hyper.values())
+        for variable, m, v, gradient in zip(*reference_slots, gradients):
+            tf.raw_ops.ResourceApplyAdam(var=variable.handle, m=m.handle, v=v.handle, lr=hyper["learning_rate"],
+                                         beta1=hyper["beta_1"], beta2=hyper["beta_2"], epsilon=hyper["epsilon"],
+                                         beta1_power=hyper["beta_1_power"], beta2_power=hyper["beta_2_power"],
+                                         grad=gradient)
+    for native_group, reference_group in zip(native_slots, reference_slots):
+        for ours, theirs in zip(native_group, reference_group):
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@needs_kernels
+def test_native_updates_leave_earlier_reads_alone_and_name_bad_variables():
+    variable, average = tf.Variable(tf.ones((4, 3))), tf.Variable(tf.zeros((4, 3)))
+    read_before = variable.read_value()  # shares the buffer until the update copies it
+    native.moving_average([variable], [tf.fill((4, 3), 3.0)], 0.75)
+    np.testing.assert_array_equal(read_before.numpy(), np.ones((4, 3)))
+    np.testing.assert_allclose(variable.numpy(), np.full((4, 3), 0.75 + 0.25 * 3.0))
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"average 0 must be an initialised float variable of shape \[4,2\], received float \[4,3\]"):
+        native.moving_average([average], [tf.zeros((4, 2))], 0.5)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"momentum 0 .* shape \[4,3\], received float \[2\]"):
+        native.apply_adam([variable], [tf.Variable(tf.zeros(2))], [tf.Variable(tf.zeros((4, 3)))],
+                          [tf.zeros((4, 3))], 1e-3, 0.9, 0.999, 1e-8, 0.9, 0.999)
+
+
+@needs_kernels
+def test_networks_update_in_one_op_each_and_as_without_the_kernels(monkeypatch):
+    import keras
+
+    from ssl_gen import optim
+    from ssl_gen.networks import Classifier
+
+    def train(mode):
+        monkeypatch.setenv(native.ENV_MODE, mode)
+        keras.utils.set_random_seed(0)
+        model, twin = Classifier(4, hidden_units=(12, 9), seed=1), Classifier(4, hidden_units=(12, 9))
+        images = tf.random.stateless_normal((16, 5, 5, 1), [1, 2])
+        model(images), twin(images)
+        average, optimizer = optim.WeightAverage(model, twin, 0.9), optim.FusedAdam(1e-2)
+        average.reset()
+        optimizer.build(model.trainable_variables)
+
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(model(images) ** 2)
+            optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+            average.update(optimizer.iterations)
+
+        for _ in range(4):
+            step()
+        op_types = [op.type for op in step.get_concrete_function().graph.get_operations()]
+        return [w.numpy() for w in model.weights + twin.weights + optimizer.variables], op_types
+
+    with_kernels, op_types = train("auto")
+    without, op_types_off = train("off")
+    assert op_types.count("SslGenApplyAdam") == 1 and op_types.count("SslGenMovingAverage") == 1
+    assert "ResourceApplyAdam" not in op_types and op_types_off.count("ResourceApplyAdam") == 7
+    for ours, theirs in zip(with_kernels, without):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

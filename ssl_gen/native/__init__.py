@@ -83,21 +83,36 @@ def _tracing_for_xla():
 
 def add_gaussian_noise(inputs, seed, stddev):
     """inputs + stddev · N(0, 1) in one op, the normals keyed by `seed` (two integers)."""
-    ops = library()
-    if ops is None:
-        raise RuntimeError(f"the native ops are not loaded ({ENV_MODE}={mode()}); check supports() first")
-    return ops.ssl_gen_add_gaussian_noise(inputs, tf.cast(seed, tf.int64),
+    return _loaded().ssl_gen_add_gaussian_noise(inputs, tf.cast(seed, tf.int64),
                                           tf.constant(stddev, tf.float32))
 
 
 def scale_bias_relu_noise(products, column_scales, bias, seed, stddev):
     """relu(products · column_scales + bias) + stddev · N(0, 1) in one op (no draw when stddev is 0); the
     normals are those `add_gaussian_noise` would add to the activations with the same seed."""
+    return _loaded().ssl_gen_scale_bias_relu_noise(products, column_scales, bias, tf.cast(seed, tf.int64),
+                                             tf.constant(stddev, tf.float32))
+
+
+def apply_adam(variables, momentums, velocities, gradients, learning_rate, beta_1, beta_2, epsilon,
+               beta_1_power, beta_2_power):
+    """ResourceApplyAdam's update of every (variable, m, v) with its gradient, in one op (tf.Variables)."""
+    floats = [tf.cast(value, tf.float32) for value in (learning_rate, beta_1, beta_2, epsilon, beta_1_power,
+                                                        beta_2_power)]
+    return _loaded().ssl_gen_apply_adam([v.handle for v in variables], [m.handle for m in momentums],
+                                        [v.handle for v in velocities], gradients, *floats)
+
+
+def moving_average(averages, values, decay):
+    """average ← decay · average + (1 − decay) · value for every tf.Variable `averages` [i], in one op."""
+    return _loaded().ssl_gen_moving_average([a.handle for a in averages], values, tf.cast(decay, tf.float32))
+
+
+def _loaded():
     ops = library()
     if ops is None:
         raise RuntimeError(f"the native ops are not loaded ({ENV_MODE}={mode()}); check supports() first")
-    return ops.ssl_gen_scale_bias_relu_noise(products, column_scales, bias, tf.cast(seed, tf.int64),
-                                             tf.constant(stddev, tf.float32))
+    return ops
 
 
 def column_norms(kernel):
