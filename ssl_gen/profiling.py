@@ -52,28 +52,36 @@ def measure_train_step(config, data, steps=200, warmup=20, removed=()):
     """Returns {step_flops, steps_per_second, achieved_flops, matmul_flops, matmul_seconds} of `config`'s
     train step on `data`; `removed` names work to leave out (see `REMOVABLE`) for an upper bound."""
     with leave_out(removed):
-        method = methods.create(config, data.spec, total_steps=10 ** 6)
-        method.build()
-        labeled_indices = data_lib.balanced_labeled_indices(data.y_train, config.num_labeled,
-                                                            data.spec.num_classes, config.seed)
-        dataset = data_lib.train_dataset(data, labeled_indices, config.batch_size, config.seed,
-                                         method.unlabeled_views, method.latent_dim)
-        if "input_pipeline" in removed:
-            dataset = dataset.take(1).cache().repeat()
-        iterator = iter(dataset)
-        labeled, unlabeled = next(iterator)
-        method.initialize(unlabeled["image"])
-        step = tf.function(method.train_step, jit_compile=resolve_jit_compile(config.jit_compile))
-        concrete = step.get_concrete_function(labeled, unlabeled)
+        step, iterator = prepared_step(config, data, cache_one_batch="input_pipeline" in removed)
+        concrete = step.get_concrete_function(*next(iterator))
         flops = graph_flops(concrete)
-        for _ in range(warmup):
-            _block_on(step(*next(iterator)))
+        run_steps(step, iterator, warmup)
         start = time.perf_counter()
-        for _ in range(steps):
-            _block_on(step(*next(iterator)))
+        run_steps(step, iterator, steps)
         rate = steps / (time.perf_counter() - start)
     return {"step_flops": flops, "steps_per_second": rate, "achieved_flops": flops * rate,
             **time_matmuls_alone(concrete)}
+
+
+def prepared_step(config, data, cache_one_batch=False):
+    """(train step as a tf.function, batch iterator) for `config` on `data`, its method built and
+    initialised as a fresh run's."""
+    method = methods.create(config, data.spec, total_steps=10 ** 6)
+    method.build()
+    labeled_indices = data_lib.balanced_labeled_indices(data.y_train, config.num_labeled,
+                                                        data.spec.num_classes, config.seed)
+    dataset = data_lib.train_dataset(data, labeled_indices, config.batch_size, config.seed,
+                                     method.unlabeled_views, method.latent_dim)
+    if cache_one_batch:
+        dataset = dataset.take(1).cache().repeat()
+    iterator = iter(dataset)
+    method.initialize(next(iterator)[1]["image"])
+    return tf.function(method.train_step, jit_compile=resolve_jit_compile(config.jit_compile)), iterator
+
+
+def run_steps(step, iterator, count):
+    for _ in range(count):
+        _block_on(step(*next(iterator)))
 
 
 def time_matmuls_alone(concrete_function, repeats=20, rounds=3):
@@ -162,3 +170,29 @@ def synthetic_data(image_shape, num_classes, train_size=10000, test_size=100, se
         y_train=np.arange(train_size) % num_classes,
         x_test=rng.integers(0, 256, (test_size,) + tuple(image_shape), dtype=np.uint8),
         y_test=np.arange(test_size) % num_classes)
+
+
+# Where `perf` puts code that oneDNN compiles at run time: its matmul kernels.
+JIT_DSO = "[JIT]"
+
+
+def perf_cpu_per_step(report, steps, sampling_hz, top=12):
+    """{matmul_ms, other_ms, top_other: [[ms, symbol]…]}: CPU per step from the text of
+    `perf report --sort dso,symbol -F sample,dso,symbol -q -g none`, one sample being 1/sampling_hz s of
+    one thread's CPU. JIT-compiled code is oneDNN's matmul kernels; everything else is the rest of the step."""
+    to_ms = 1000.0 / sampling_hz / steps
+    matmul, other = 0, {}
+    for line in report.splitlines():
+        fields = line.split(None, 2)
+        if len(fields) < 3 or not fields[0].isdigit():
+            continue
+        samples, dso, symbol = int(fields[0]), fields[1], fields[2]
+        if dso.startswith(JIT_DSO):
+            matmul += samples
+        else:
+            # "[.] name" / "[k] name", perhaps followed by perf's "- -" columns and its JIT thread tag
+            name = symbol.split("]", 1)[-1].strip().rsplit(" - ", 1)[0].strip()
+            other[name] = other.get(name, 0) + samples
+    ranked = sorted(other.items(), key=lambda item: -item[1])[:top]
+    return {"matmul_ms": round(matmul * to_ms, 2), "other_ms": round(sum(other.values()) * to_ms, 2),
+            "top_other": [[round(samples * to_ms, 2), name[:120]] for name, samples in ranked]}

@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -93,3 +94,49 @@ def test_throughput_script_prints_its_measurements(tmp_path):
     assert 0.9 * report["step_gflop"] <= report["matmul_gflop"] <= report["step_gflop"]
     # The step's matmuls alone take less time than the step does.
     assert report["ceiling_fraction_of_peak"] > report["fraction_of_peak"]
+
+
+def test_perf_report_is_split_into_matmul_kernels_and_the_rest_per_step():
+    report = "\n".join([
+        "# perf's header lines are not samples",
+        "          3000  [JIT] tid 2650                  [.] 0x00007fc20b47f24e",
+        "           996  [JIT] tid 2650                  [.] 0x00007fc20b47f001",
+        "           999  [kernel.kallsyms]               [k] finish_task_switch.isra.0   -      -",
+        "           500  libtensorflow_cc.so.2           [.] tensorflow::functor::ApplyAdamNonCuda<float>::operator()",
+        "           499  ssl_gen_ops.so                  [.] ColumnNormsOp::Compute(tensorflow::OpKernelContext*)",
+        "           499  libtensorflow_framework.so.2    [k] finish_task_switch.isra.0",
+        ""])
+    # 999 samples per second: one sample is ~1 ms of CPU; over 2 steps, halved.
+    result = profiling.perf_cpu_per_step(report, steps=2, sampling_hz=999, top=2)
+    assert result["matmul_ms"] == pytest.approx(3996 / 2 * 1000 / 999, abs=0.01)
+    assert result["other_ms"] == pytest.approx(2497 / 2 * 1000 / 999, abs=0.01)
+    assert result["top_other"] == [[pytest.approx(1498 / 2 * 1000 / 999, abs=0.01), "finish_task_switch.isra.0"],
+                                   [pytest.approx(250.25, abs=0.01),
+                                    "tensorflow::functor::ApplyAdamNonCuda<float>::operator()"]]
+
+
+def _cpu_profile(data_path, *flags):
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "cpu_profile.py"), f"--data_path={data_path}",
+         "--num_labeled=20", "--batch_size=20", "--classifier_units=64", "--discriminator_units=64",
+         "--generator_units=32", "--latent_dim=4", "--steps=20", "--warmup=2", *flags],
+        env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_cpu_profile_reports_cpu_per_step(mnist_small_path):
+    report = _cpu_profile(mnist_small_path, "--noperf")
+    assert report["steps"] == 20 and report["ms_per_step"] > 0 and "perf" not in report
+    assert report["cores_busy"] == pytest.approx(report["cpu_ms_per_step"] / report["ms_per_step"], rel=0.01)
+
+
+@pytest.mark.skipif(shutil.which("perf") is None, reason="Linux perf is not installed here")
+def test_cpu_profile_splits_the_steps_cpu_with_perf(mnist_small_path):
+    report = _cpu_profile(mnist_small_path, "--top=3")
+    if "perf_error" in report:
+        pytest.skip(f"perf cannot sample here: {report['perf_error']}")
+    perf = report["perf"]
+    assert perf["matmul_ms"] > 0 and perf["other_ms"] > 0 and len(perf["top_other"]) == 3
+    # Sampled CPU cannot much exceed what the process used (1 ms per sample, ±sampling noise).
+    assert perf["matmul_ms"] + perf["other_ms"] < 1.5 * report["cpu_ms_per_step"] + 5
