@@ -223,11 +223,13 @@ def test_fused_relu_noise_is_the_epilogue_then_the_noise_kernel(stddev):
 def test_fused_relu_noise_names_bad_shapes():
     ops = native.library()
     products, vector = tf.zeros((4, 6)), tf.zeros(6)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"bias must be a vector of the 6 units, received shape \[5\]"):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"bias must be a vector of the 6 units, received shape \[5\]"):
         ops.ssl_gen_scale_bias_relu_noise(products, vector, tf.zeros(5), tf.zeros(2, tf.int64), 0.1)
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"seed must have 2 elements, received shape \[3\]"):
         ops.ssl_gen_scale_bias_relu_noise(products, vector, vector, tf.zeros(3, tf.int64), 0.1)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"gradient must have the products' shape \[4,6\], received \[4,5\]"):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"gradient must have the products' shape \[4,6\], received \[4,5\]"):
         ops.ssl_gen_scale_bias_relu_grad(tf.zeros((4, 5)), products, vector, vector)
 
 
@@ -285,7 +287,8 @@ def test_native_updates_leave_earlier_reads_alone_and_name_bad_variables():
     np.testing.assert_array_equal(read_before.numpy(), np.ones((4, 3)))
     np.testing.assert_allclose(variable.numpy(), np.full((4, 3), 0.75 + 0.25 * 3.0))
     with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=r"average 0 must be an initialised float variable of shape \[4,2\], received float \[4,3\]"):
+                       match=r"average 0 must be an initialised float variable of shape \[4,2\], "
+                             r"received float \[4,3\]"):
         native.moving_average([average], [tf.zeros((4, 2))], 0.5)
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"momentum 0 .* shape \[4,3\], received float \[2\]"):
         native.apply_adam([variable], [tf.Variable(tf.zeros(2))], [tf.Variable(tf.zeros((4, 3)))],

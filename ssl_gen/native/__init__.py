@@ -84,14 +84,14 @@ def _tracing_for_xla():
 def add_gaussian_noise(inputs, seed, stddev):
     """inputs + stddev · N(0, 1) in one op, the normals keyed by `seed` (two integers)."""
     return _loaded().ssl_gen_add_gaussian_noise(inputs, tf.cast(seed, tf.int64),
-                                          tf.constant(stddev, tf.float32))
+                                                tf.constant(stddev, tf.float32))
 
 
 def scale_bias_relu_noise(products, column_scales, bias, seed, stddev):
     """relu(products · column_scales + bias) + stddev · N(0, 1) in one op (no draw when stddev is 0); the
     normals are those `add_gaussian_noise` would add to the activations with the same seed."""
     return _loaded().ssl_gen_scale_bias_relu_noise(products, column_scales, bias, tf.cast(seed, tf.int64),
-                                             tf.constant(stddev, tf.float32))
+                                                   tf.constant(stddev, tf.float32))
 
 
 def apply_adam(variables, momentums, velocities, gradients, learning_rate, beta_1, beta_2, epsilon,

@@ -78,17 +78,11 @@ class ScaleBiasReluNoiseOp : public tensorflow::OpKernel {
     const tensorflow::Tensor& seed = context->input(3);
     const tensorflow::Tensor& stddev_tensor = context->input(4);
     OP_REQUIRES_OK(context, check_layer(products, scales, bias));
-    OP_REQUIRES(context, seed.NumElements() == 2,
-                absl::InvalidArgumentError("seed must have 2 elements, received shape " +
-                                           seed.shape().DebugString()));
-    OP_REQUIRES(context, stddev_tensor.NumElements() == 1,
-                absl::InvalidArgumentError("stddev must be a scalar, received shape " +
-                                           stddev_tensor.shape().DebugString()));
+    ssl_gen_normals::Stream stream;
+    float stddev;
+    OP_REQUIRES_OK(context, ssl_gen_normals::read_noise_inputs(seed, stddev_tensor, &stream, &stddev));
     tensorflow::Tensor* y = nullptr;
     OP_REQUIRES_OK(context, context->allocate_output(0, products.shape(), &y));
-    const auto seed_flat = seed.flat<int64_t>();
-    const ssl_gen_normals::Stream stream = ssl_gen_normals::stream_from_seed(seed_flat(0), seed_flat(1));
-    const float stddev = stddev_tensor.flat<float>()(0);
     const float* p = products.flat<float>().data();
     const float* s = scales.flat<float>().data();
     const float* b = bias.flat<float>().data();

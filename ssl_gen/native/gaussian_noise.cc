@@ -38,17 +38,11 @@ class AddGaussianNoiseOp : public tensorflow::OpKernel {
     const tensorflow::Tensor& x = context->input(0);
     const tensorflow::Tensor& seed = context->input(1);
     const tensorflow::Tensor& stddev_tensor = context->input(2);
-    OP_REQUIRES(context, seed.NumElements() == 2,
-                absl::InvalidArgumentError("seed must have 2 elements, received shape " +
-                                           seed.shape().DebugString()));
-    OP_REQUIRES(context, stddev_tensor.NumElements() == 1,
-                absl::InvalidArgumentError("stddev must be a scalar, received shape " +
-                                           stddev_tensor.shape().DebugString()));
+    ssl_gen_normals::Stream stream;
+    float stddev;
+    OP_REQUIRES_OK(context, ssl_gen_normals::read_noise_inputs(seed, stddev_tensor, &stream, &stddev));
     tensorflow::Tensor* y = nullptr;
     OP_REQUIRES_OK(context, context->forward_input_or_allocate_output({0}, 0, x.shape(), &y));
-    const auto seed_flat = seed.flat<int64_t>();
-    const ssl_gen_normals::Stream stream = ssl_gen_normals::stream_from_seed(seed_flat(0), seed_flat(1));
-    const float stddev = stddev_tensor.flat<float>()(0);
     const float* in = x.flat<float>().data();
     float* out = y->flat<float>().data();
     const int64_t count = x.NumElements();

@@ -162,9 +162,10 @@ class ApplyAdamOp : public tensorflow::OpKernel {
       const Tensor& gradient = context->input(3 * n + i);
       g[i] = gradient.flat<float>().data();
       sizes[i] = gradient.NumElements();
-      OP_REQUIRES_OK(context, locked.writable(context, i, gradient.shape(), "variable " + std::to_string(i), &x[i]));
-      OP_REQUIRES_OK(context, locked.writable(context, n + i, gradient.shape(), "momentum " + std::to_string(i), &m[i]));
-      OP_REQUIRES_OK(context, locked.writable(context, 2 * n + i, gradient.shape(), "velocity " + std::to_string(i), &v[i]));
+      const std::string index = std::to_string(i);
+      OP_REQUIRES_OK(context, locked.writable(context, i, gradient.shape(), "variable " + index, &x[i]));
+      OP_REQUIRES_OK(context, locked.writable(context, n + i, gradient.shape(), "momentum " + index, &m[i]));
+      OP_REQUIRES_OK(context, locked.writable(context, 2 * n + i, gradient.shape(), "velocity " + index, &v[i]));
     }
     shard_chunks(context, chunks_of(sizes), 20, [&](const Chunk& c) {
       adam_update(g[c.array] + c.first, x[c.array] + c.first, m[c.array] + c.first, v[c.array] + c.first,

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "tensorflow/core/framework/tensor.h"
+
 namespace ssl_gen_normals {
 
 // A block is 16 Philox counters: 64 random words, 64 normals.
@@ -115,6 +117,21 @@ inline Stream stream_from_seed(int64_t seed0, int64_t seed1) {
 
 inline void normals_block(uint64_t block, const Stream& stream, float* __restrict out) {
   normals_block(block, stream.k0, stream.k1, stream.c2, stream.c3, out);
+}
+
+// The (seed, stddev) inputs of a noise kernel: checked, then read into the stream and the scale.
+inline absl::Status read_noise_inputs(const tensorflow::Tensor& seed, const tensorflow::Tensor& stddev,
+                                      Stream* stream, float* scale) {
+  if (seed.NumElements() != 2) {
+    return absl::InvalidArgumentError("seed must have 2 elements, received shape " + seed.shape().DebugString());
+  }
+  if (stddev.NumElements() != 1) {
+    return absl::InvalidArgumentError("stddev must be a scalar, received shape " + stddev.shape().DebugString());
+  }
+  const auto words = seed.flat<int64_t>();
+  *stream = stream_from_seed(words(0), words(1));
+  *scale = stddev.flat<float>()(0);
+  return absl::OkStatus();
 }
 
 }  // namespace ssl_gen_normals
