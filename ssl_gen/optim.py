@@ -56,13 +56,16 @@ class FusedAdam(keras.optimizers.Adam):
                 and all(variable.dtype == "float32" for variable in trainable_variables)):
             return super()._backend_update_step(grads, trainable_variables, learning_rate)
         indices = [self._get_variable_index(variable) for variable in trainable_variables]
-        step = tf.cast(self.iterations + 1, tf.float32)
         native.apply_adam([tf_variable(variable) for variable in trainable_variables],
                           [tf_variable(self._momentums[index]) for index in indices],
                           [tf_variable(self._velocities[index]) for index in indices],
                           [tf.cast(gradient, tf.float32) for gradient in grads], learning_rate, self.beta_1,
-                          self.beta_2, self.epsilon, tf.pow(tf.cast(self.beta_1, tf.float32), step),
-                          tf.pow(tf.cast(self.beta_2, tf.float32), step))
+                          self.beta_2, self.epsilon, *self._beta_powers(tf.float32))
+
+    def _beta_powers(self, dtype):
+        """(β1ᵗ, β2ᵗ) of this update, t counting it: Adam's bias corrections."""
+        step = tf.cast(self.iterations + 1, dtype)
+        return tf.pow(tf.cast(self.beta_1, dtype), step), tf.pow(tf.cast(self.beta_2, dtype), step)
 
     def _fused_kernel_applies(self):
         return not self.amsgrad and keras.backend.backend() == "tensorflow" and not tf.distribute.has_strategy()
@@ -71,12 +74,11 @@ class FusedAdam(keras.optimizers.Adam):
         if not self._fused_kernel_applies():
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
-        local_step = tf.cast(self.iterations + 1, dtype)
         index = self._get_variable_index(variable)
+        beta_1_power, beta_2_power = self._beta_powers(dtype)
         tf.raw_ops.ResourceApplyAdam(
             var=variable.handle, m=self._momentums[index].handle, v=self._velocities[index].handle,
-            beta1_power=tf.pow(tf.cast(self.beta_1, dtype), local_step),
-            beta2_power=tf.pow(tf.cast(self.beta_2, dtype), local_step),
+            beta1_power=beta_1_power, beta2_power=beta_2_power,
             lr=tf.cast(learning_rate, dtype), beta1=tf.cast(self.beta_1, dtype),
             beta2=tf.cast(self.beta_2, dtype), epsilon=tf.cast(self.epsilon, dtype),
             grad=tf.cast(gradient, dtype))

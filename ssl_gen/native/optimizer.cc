@@ -28,7 +28,16 @@ using tensorflow::Var;
 
 constexpr int64_t kChunk = 16384;  // elements per unit of work: small variables are one unit each
 
-float scalar_input(OpKernelContext* context, int index) { return context->input(index).flat<float>()(0); }
+// Scalar input `index`, named `name` in the error when it is not a scalar.
+tensorflow::Status read_scalar(OpKernelContext* context, int index, const char* name, float* value) {
+  const Tensor& input = context->input(index);
+  if (input.NumElements() != 1) {
+    return absl::InvalidArgumentError(std::string(name) + " must be a scalar, received shape " +
+                                      input.shape().DebugString());
+  }
+  *value = input.flat<float>()(0);
+  return absl::OkStatus();
+}
 
 // The variables behind resource inputs [first, first + count), locked together (in address order, as
 // TensorFlow's training ops lock, so no two ops can deadlock) for as long as this object lives.
@@ -142,17 +151,11 @@ class ApplyAdamOp : public tensorflow::OpKernel {
 
   void Compute(OpKernelContext* context) override {
     const int n = count_, hyper = 4 * n;
-    for (int i = hyper; i < hyper + 6; ++i) {
-      OP_REQUIRES(context, context->input(i).NumElements() == 1,
-                  absl::InvalidArgumentError("Adam's hyperparameters must be scalars, received shape " +
-                                             context->input(i).shape().DebugString() + " for input " +
-                                             std::to_string(i - hyper) + " (learning_rate, beta_1, beta_2, "
-                                             "epsilon, beta_1_power, beta_2_power)"));
-    }
-    const float learning_rate = scalar_input(context, hyper), beta_1 = scalar_input(context, hyper + 1);
-    const float beta_2 = scalar_input(context, hyper + 2), epsilon = scalar_input(context, hyper + 3);
-    const float alpha = learning_rate * std::sqrt(1.0f - scalar_input(context, hyper + 5)) /
-                        (1.0f - scalar_input(context, hyper + 4));
+    const char* names[] = {"learning_rate", "beta_1", "beta_2", "epsilon", "beta_1_power", "beta_2_power"};
+    float values[6];
+    for (int i = 0; i < 6; ++i) OP_REQUIRES_OK(context, read_scalar(context, hyper + i, names[i], &values[i]));
+    const auto [learning_rate, beta_1, beta_2, epsilon, beta_1_power, beta_2_power] = values;
+    const float alpha = learning_rate * std::sqrt(1.0f - beta_2_power) / (1.0f - beta_1_power);
     LockedVariables locked;
     OP_REQUIRES_OK(context, locked.acquire(context, 0, 3 * n));
     std::vector<float*> x(n), m(n), v(n);
@@ -195,10 +198,8 @@ class MovingAverageOp : public tensorflow::OpKernel {
 
   void Compute(OpKernelContext* context) override {
     const int n = count_;
-    OP_REQUIRES(context, context->input(2 * n).NumElements() == 1,
-                absl::InvalidArgumentError("decay must be a scalar, received shape " +
-                                           context->input(2 * n).shape().DebugString()));
-    const float decay = scalar_input(context, 2 * n);
+    float decay;
+    OP_REQUIRES_OK(context, read_scalar(context, 2 * n, "decay", &decay));
     LockedVariables locked;
     OP_REQUIRES_OK(context, locked.acquire(context, 0, n));
     std::vector<float*> a(n);
