@@ -124,6 +124,14 @@ def test_a_failed_build_falls_back_in_auto_and_fails_loudly_when_required(fresh_
     assert not glob.glob(os.path.join(os.environ["SSL_GEN_CACHE"], "native", "*", build.LIBRARY_NAME + "*"))
 
 
+def test_only_target_flags_the_compiler_knows_reach_its_command_line():
+    compiler = build.find_compiler()
+    assert build._accepted_flags(compiler, ("-mno-such-target-feature", "-O2")) == ("-O2",)
+    command = build.compile_command(compiler, ["kernel.cc"], "out.so")
+    known = build._accepted_flags(compiler, build.AVOIDED_TARGET_FLAGS)
+    assert command[1:1 + len(build.OPTIMIZATION_FLAGS) + len(known)] == [*build.OPTIMIZATION_FLAGS, *known]
+
+
 def test_missing_compiler_and_bad_mode_are_named(fresh_native, monkeypatch):
     monkeypatch.setenv("CXX", "no-such-compiler-here")
     with pytest.raises(build.BuildError, match="no-such-compiler-here"):

@@ -2,6 +2,7 @@
 several runs start at once."""
 
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
@@ -17,6 +18,10 @@ LIBRARY_NAME = "ssl_gen_ops.so"
 # -march=native: built where it runs (the cache key includes the CPU's flags). -fno-math-errno lets
 # sqrt vectorise.
 OPTIMIZATION_FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-shared", "-fPIC")
+# The Eigen that TensorFlow 2.21 ships has AVX512-FP16 code that GCC 12 fails to compile ("expected
+# initializer before '<'" in PacketMathFP16.h), and -march=native turns it on wherever the CPU has
+# AVX512-FP16 (Sapphire Rapids and later). The kernels use no half precision.
+AVOIDED_TARGET_FLAGS = ("-mno-avx512fp16",)
 COMPILE_TIMEOUT_SECONDS = 600
 
 
@@ -39,8 +44,23 @@ def find_compiler():
 
 
 def compile_command(compiler, sources, output):
-    return [compiler, *OPTIMIZATION_FLAGS, *sources, "-o", output,
-            *tf.sysconfig.get_compile_flags(), *tf.sysconfig.get_link_flags()]
+    return [compiler, *OPTIMIZATION_FLAGS, *_accepted_flags(compiler, AVOIDED_TARGET_FLAGS), *sources,
+            "-o", output, *tf.sysconfig.get_compile_flags(), *tf.sysconfig.get_link_flags()]
+
+
+@functools.lru_cache(maxsize=None)
+def _accepted_flags(compiler, flags):
+    """The flags this compiler knows: -mno-avx512fp16 is an error on ARM and before GCC 12."""
+    return tuple(flag for flag in flags if _compiles_empty_file(compiler, flag))
+
+
+def _compiles_empty_file(compiler, flag):
+    try:
+        result = subprocess.run([compiler, flag, "-x", "c++", "-fsyntax-only", "-"], input="",
+                                capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
 
 
 def shared_library():
