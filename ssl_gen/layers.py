@@ -5,7 +5,7 @@ import math
 import keras
 import tensorflow as tf
 
-from ssl_gen import native
+from ssl_gen import native, norm_gradients
 
 
 class GaussianNoise(keras.layers.GaussianNoise):
@@ -85,7 +85,7 @@ class WeightNormDense(keras.layers.Layer):
 
     def unit_scale(self):
         """g / ‖v‖ per unit."""
-        return self.scale / native.column_norms(self.direction)
+        return self.scale / norm_gradients.column_norms(self.direction, native.column_norms)
 
     def call(self, inputs):
         # x·(v·g/‖v‖) = (x·v)·(g/‖v‖): scaling the [batch, units] product instead of the [fan_in, units]

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from ssl_gen import architectures, augment, distribute, losses, optim
 from ssl_gen.errors import ConfigError
-from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds
+from ssl_gen.methods.base import Method, UpdateTape, apply_gradients, named_losses, step_seeds
 
 
 # Folded into a view's shift seed for its cutout, stroke and crossbar; views are small integers, so none
@@ -157,7 +157,7 @@ class ImprovedGan(Method):
             batches.append(self._augment(unlabeled["image"], view=1,
                                          labels=self._confident_labels(unlabeled["image"])))
         sizes = [tf.shape(batch)[0] for batch in batches]
-        with tf.GradientTape() as tape:
+        with UpdateTape() as tape:
             # One forward pass over all batches: fewer, larger matmuls are faster on a CPU.
             logits = tf.split(self.classifier(tf.concat(batches, 0), training=True), sizes)
             labeled_logits, unlabeled_logits, generated_logits = logits[:3]
@@ -227,7 +227,7 @@ class ImprovedGan(Method):
 
     def _generator_update(self, latents, generated_labels, reference, ramp):
         config = self.config
-        with tf.GradientTape() as tape:
+        with UpdateTape() as tape:
             generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
             pair_logits = self._generator_pair_logits(generated, generated_labels)
             logits, features = self.classifier.logits_and_features(generated, training=True)

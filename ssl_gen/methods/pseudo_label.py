@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from ssl_gen import augment, distribute, losses, trainer
 from ssl_gen.errors import ConfigError
-from ssl_gen.methods.base import apply_gradients, named_losses, step_seeds
+from ssl_gen.methods.base import UpdateTape, apply_gradients, named_losses, step_seeds
 from ssl_gen.methods.triple_gan import TripleGan
 
 
@@ -70,7 +70,7 @@ class PseudoLabel(TripleGan):
         images = tf.concat([augment.weak(labeled["image"], seeds[0]), augment.weak(unlabeled["image"], seeds[1]),
                             augment.strong(unlabeled["image"], seeds[2])], 0)
         num_labeled, num_unlabeled = tf.shape(labeled["image"])[0], tf.shape(unlabeled["image"])[0]
-        with tf.GradientTape() as tape:
+        with UpdateTape() as tape:
             labeled_logits, weak_logits, strong_logits = tf.split(
                 self.classifier(images, training=True), [num_labeled, num_unlabeled, num_unlabeled])
             parts = losses.fixmatch_classifier_loss(labeled_logits, labeled["label"], weak_logits, strong_logits,
@@ -88,7 +88,7 @@ class PseudoLabel(TripleGan):
         labels = tf.concat([labeled["label"], pseudo_labels, generated_labels], 0)
         weights = tf.concat([tf.ones_like(labeled["label"], tf.float32), confident], 0)
         sizes = [tf.shape(labeled["image"])[0], tf.shape(unlabeled["image"])[0], tf.shape(generated)[0]]
-        with tf.GradientTape() as tape:
+        with UpdateTape() as tape:
             logits, features = self.discriminator.logits_and_features(images, labels, training=True)
             labeled_logits, unlabeled_logits, fake = tf.split(logits, sizes)
             parts = losses.weighted_pair_discriminator_loss(tf.concat([labeled_logits, unlabeled_logits], 0),
@@ -99,7 +99,7 @@ class PseudoLabel(TripleGan):
 
     def _conditional_generator_update(self, latents, generated_labels, reference_features):
         config = self.config
-        with tf.GradientTape() as tape:
+        with UpdateTape() as tape:
             generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
             pair_logits, features = self.discriminator.logits_and_features(generated, generated_labels,
                                                                            training=True)

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from ssl_gen import losses, networks, optim
 from ssl_gen.errors import ConfigError
-from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds
+from ssl_gen.methods.base import Method, UpdateTape, apply_gradients, named_losses, step_seeds
 
 
 class SsVae(keras.Model):
@@ -83,7 +83,7 @@ class SsVaeM2(Method):
         # Every class for every unlabeled image: [x_1..x_B] × K, labels [0..0, 1..1, …].
         tiled_images = tf.tile(unlabeled["image"], [num_classes, 1, 1, 1])
         tiled_labels = tf.repeat(tf.range(num_classes, dtype=tf.int32), batch)
-        with tf.GradientTape() as tape:
+        with UpdateTape() as tape:
             labeled_bound = self._negative_bound(labeled["image"], labeled["label"], labeled_seed)
             unlabeled_bounds = self._negative_bound(tiled_images, tiled_labels, unlabeled_seed)
             unlabeled_bounds = tf.transpose(tf.reshape(unlabeled_bounds, [num_classes, batch]))

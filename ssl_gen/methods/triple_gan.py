@@ -20,7 +20,7 @@ updates and the averaging are `ImprovedGan`'s; this class adds D and the terms t
 import tensorflow as tf
 
 from ssl_gen import architectures, losses, optim
-from ssl_gen.methods.base import apply_gradients, named_losses
+from ssl_gen.methods.base import UpdateTape, apply_gradients, named_losses
 from ssl_gen.methods.improved_gan import ImprovedGan
 
 
@@ -75,7 +75,7 @@ class TripleGan(ImprovedGan):
                             tf.argmax(unlabeled_logits, axis=1, output_type=tf.int32)], 0)
         num_real = tf.shape(labeled["image"])[0] + tf.shape(unlabeled["image2"])[0]
         sizes = [num_real, tf.shape(generated)[0], tf.shape(unlabeled["image"])[0]]
-        with tf.GradientTape() as tape:
+        with UpdateTape() as tape:
             real, fake_generated, fake_classified = tf.split(
                 self.discriminator(images, labels, training=True), sizes)
             discriminator_losses = losses.discriminator_loss(real, fake_generated, fake_classified)

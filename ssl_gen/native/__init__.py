@@ -108,6 +108,17 @@ def moving_average(averages, values, decay):
     return _loaded().ssl_gen_moving_average([a.handle for a in averages], values, tf.cast(decay, tf.float32))
 
 
+def add_scaled_columns(gradient, kernel, column_scales):
+    """gradient + kernel · column_scales (per column j), in one pass where the kernel is native; a
+    None gradient counts as zero."""
+    kernel = tf.convert_to_tensor(kernel)
+    if gradient is None:
+        return kernel * column_scales
+    if supports(kernel.dtype) and supports(gradient.dtype):
+        return library().ssl_gen_add_scaled_columns(gradient, kernel, column_scales)
+    return gradient + kernel * column_scales
+
+
 def _loaded():
     ops = library()
     if ops is None:

@@ -22,6 +22,17 @@ tensorflow::Status require_matrix(const tensorflow::Tensor& tensor, const char* 
   return absl::OkStatus();
 }
 
+tensorflow::Status require_kernel_and_column_scales(const tensorflow::Tensor& kernel,
+                                                    const tensorflow::Tensor& scales) {
+  TF_RETURN_IF_ERROR(require_matrix(kernel, "kernel"));
+  if (scales.dims() != 1 || scales.dim_size(0) != kernel.dim_size(1)) {
+    return absl::InvalidArgumentError("column_scales must be a vector of the kernel's " +
+                                      std::to_string(kernel.dim_size(1)) + " columns, received " +
+                                      scales.shape().DebugString());
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 REGISTER_OP("SslGenColumnNorms")
@@ -82,11 +93,7 @@ class ScaleColumnsOp : public tensorflow::OpKernel {
   void Compute(tensorflow::OpKernelContext* context) override {
     const tensorflow::Tensor& kernel = context->input(0);
     const tensorflow::Tensor& scales = context->input(1);
-    OP_REQUIRES_OK(context, require_matrix(kernel, "kernel"));
-    OP_REQUIRES(context, scales.dims() == 1 && scales.dim_size(0) == kernel.dim_size(1),
-                absl::InvalidArgumentError("column_scales must be a vector of the kernel's " +
-                                           std::to_string(kernel.dim_size(1)) + " columns, received " +
-                                           scales.shape().DebugString()));
+    OP_REQUIRES_OK(context, require_kernel_and_column_scales(kernel, scales));
     tensorflow::Tensor* scaled = nullptr;
     OP_REQUIRES_OK(context, context->allocate_output(0, kernel.shape(), &scaled));
     const int64_t columns = kernel.dim_size(1);
@@ -105,3 +112,47 @@ class ScaleColumnsOp : public tensorflow::OpKernel {
 };
 
 REGISTER_KERNEL_BUILDER(Name("SslGenScaleColumns").Device(tensorflow::DEVICE_CPU), ScaleColumnsOp);
+
+// gradient + v * c per column: the kernel's gradient with weight norm's path through |v| added once per
+// update (ssl_gen/norm_gradients.py), in one pass, in the gradient's buffer when nothing else holds it.
+REGISTER_OP("SslGenAddScaledColumns")
+    .Input("gradient: float")
+    .Input("kernel: float")
+    .Input("column_scales: float")
+    .Output("sum: float")
+    .SetShapeFn([](::tensorflow::shape_inference::InferenceContext* c) {
+      c->set_output(0, c->input(1));
+      return absl::OkStatus();
+    });
+
+class AddScaledColumnsOp : public tensorflow::OpKernel {
+ public:
+  explicit AddScaledColumnsOp(tensorflow::OpKernelConstruction* context) : OpKernel(context) {}
+
+  void Compute(tensorflow::OpKernelContext* context) override {
+    const tensorflow::Tensor& gradient = context->input(0);
+    const tensorflow::Tensor& kernel = context->input(1);
+    const tensorflow::Tensor& scales = context->input(2);
+    OP_REQUIRES_OK(context, require_kernel_and_column_scales(kernel, scales));
+    OP_REQUIRES(context, gradient.shape() == kernel.shape(),
+                absl::InvalidArgumentError("gradient must have the kernel's shape " + kernel.shape().DebugString() +
+                                           ", received " + gradient.shape().DebugString()));
+    tensorflow::Tensor* sum = nullptr;
+    OP_REQUIRES_OK(context, context->forward_input_or_allocate_output({0}, 0, kernel.shape(), &sum));
+    const int64_t columns = kernel.dim_size(1);
+    const float* g = gradient.flat<float>().data();
+    const float* v = kernel.flat<float>().data();
+    const float* c = scales.flat<float>().data();
+    float* out = sum->flat<float>().data();
+    auto work = [g, v, c, out, columns](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const int64_t offset = r * columns;
+        for (int64_t j = 0; j < columns; ++j) out[offset + j] = g[offset + j] + v[offset + j] * c[j];
+      }
+    };
+    const auto* workers = context->device()->tensorflow_cpu_worker_threads();
+    tensorflow::Shard(workers->num_threads, workers->workers, kernel.dim_size(0), 2 * columns, work);
+  }
+};
+
+REGISTER_KERNEL_BUILDER(Name("SslGenAddScaledColumns").Device(tensorflow::DEVICE_CPU), AddScaledColumnsOp);
