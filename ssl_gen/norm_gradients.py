@@ -66,7 +66,8 @@ def _gradients(tape, loss, variables):
     column_scales = {}
     for (index, norms), norm_grad in zip(own, norm_grads):
         if norm_grad is not None:
-            term = norm_grad / norms
+            # Under mixed precision the layer saw a bfloat16 copy of v, so its norms are bfloat16.
+            term = tf.cast(norm_grad / norms, variables[index].dtype)
             column_scales[index] = column_scales[index] + term if index in column_scales else term
     for index, scales in column_scales.items():
         grads[index] = native.add_scaled_columns(grads[index], variables[index], scales)
