@@ -2,6 +2,7 @@
 gradients as the ordinary tape, for every variable, over several forward passes, with and without the
 native kernels."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -37,6 +38,19 @@ def test_update_tape_gives_the_ordinary_gradients_over_several_passes(kernels, m
     assert len(tape.norms) == 3 * 4  # four weight-normed layers, three passes
     for deferred_gradient, ordinary_gradient in zip(deferred, ordinary):
         np.testing.assert_allclose(deferred_gradient.numpy(), ordinary_gradient.numpy(), rtol=2e-4, atol=1e-6)
+
+
+def test_under_mixed_precision_the_restored_gradients_are_float32_and_the_ordinary_ones():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        deferred, _ = _discriminator_gradients(UpdateTape, passes=2)
+        ordinary, _ = _discriminator_gradients(tf.GradientTape, passes=2)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    for deferred_gradient, ordinary_gradient in zip(deferred, ordinary):
+        assert deferred_gradient.dtype == tf.float32
+        scale = np.abs(ordinary_gradient.numpy()).max()
+        np.testing.assert_allclose(deferred_gradient.numpy(), ordinary_gradient.numpy(), atol=0.02 * scale)
 
 
 def test_the_norm_path_matters_so_the_comparison_can_fail():
