@@ -21,7 +21,7 @@ class GaussianNoise(keras.layers.GaussianNoise):
     def call(self, inputs, training=False):
         if not self.active(training):
             return inputs
-        if native.supports(inputs.dtype):
+        if native.supports(inputs.dtype, native.NOISE_DTYPES):
             return native.add_gaussian_noise(inputs, self.seed_generator.next(), self.stddev)
         noise = box_muller_normal(tf.shape(inputs), self.seed_generator)
         return inputs + tf.cast(self.stddev * noise, inputs.dtype)

@@ -98,6 +98,23 @@ def test_noise_layer_adds_the_kernels_draw_and_passes_gradients_through():
                                   np.tile(np.arange(30, dtype=np.float32), (40, 1)))
 
 
+@needs_kernels
+def test_noise_kernel_takes_bfloat16_draws_the_same_stream_and_rounds_once():
+    inputs = tf.random.stateless_normal((37, 53), [1, 2])  # 1,961 elements: a partial last block
+    seed = tf.constant([3, 4], tf.int64)
+    rounded = tf.cast(inputs, tf.bfloat16)
+    noised = native.add_gaussian_noise(rounded, seed, 0.5)
+    in_float = native.add_gaussian_noise(tf.cast(rounded, tf.float32), seed, 0.5)
+    assert noised.dtype == tf.bfloat16
+    np.testing.assert_array_equal(tf.cast(noised, tf.float32).numpy(),
+                                  tf.cast(tf.cast(in_float, tf.bfloat16), tf.float32).numpy())
+    layer = GaussianNoise(0.5, seed=3)
+    traced = tf.function(lambda x: layer(x, training=True)).get_concrete_function(
+        tf.TensorSpec((4, 5), tf.bfloat16))
+    assert "SslGenAddGaussianNoise" in {op.type for op in traced.graph.get_operations()}
+    assert not native.supports(tf.bfloat16) and native.supports(tf.bfloat16, native.NOISE_DTYPES)
+
+
 @pytest.fixture
 def fresh_native(monkeypatch, tmp_path):
     """No loaded library and an empty cache, so the next call builds (or fails to) from scratch."""

@@ -59,10 +59,15 @@ def _load(required):
     return ops
 
 
-def supports(dtype):
-    """Whether the native kernels (float32, CPU, not under XLA) take tensors of `dtype` here."""
-    return (tf.as_dtype(dtype) == tf.float32 and not getattr(_suspended, "active", False)
+def supports(dtype, kernel_dtypes=(tf.float32,)):
+    """Whether the native kernels (float32, CPU, not under XLA) take tensors of `dtype` here;
+    `kernel_dtypes`: those of a kernel that takes more (NOISE_DTYPES)."""
+    return (tf.as_dtype(dtype) in kernel_dtypes and not getattr(_suspended, "active", False)
             and not _tracing_for_xla() and library() is not None)
+
+
+# The noise kernel also takes mixed precision's bfloat16 activations.
+NOISE_DTYPES = (tf.float32, tf.bfloat16)
 
 
 @contextlib.contextmanager

@@ -21,15 +21,23 @@ using ssl_gen_normals::kNormalsPerBlock;
 using ssl_gen_normals::normals_block;
 
 REGISTER_OP("SslGenAddGaussianNoise")
-    .Input("x: float")
+    .Input("x: T")
     .Input("seed: int64")
     .Input("stddev: float")
-    .Output("y: float")
+    .Output("y: T")
+    .Attr("T: {float, bfloat16} = DT_FLOAT")
     .SetShapeFn([](::tensorflow::shape_inference::InferenceContext* c) {
       c->set_output(0, c->input(0));
       return absl::OkStatus();
     });
 
+// bfloat16 activations (mixed precision) are noised in float and rounded once, to nearest even.
+inline float to_float(float x) { return x; }
+inline float to_float(Eigen::bfloat16 x) { return static_cast<float>(x); }
+template <typename T>
+inline T from_float(float x) { return static_cast<T>(x); }
+
+template <typename T>
 class AddGaussianNoiseOp : public tensorflow::OpKernel {
  public:
   explicit AddGaussianNoiseOp(tensorflow::OpKernelConstruction* context) : OpKernel(context) {}
@@ -43,8 +51,8 @@ class AddGaussianNoiseOp : public tensorflow::OpKernel {
     OP_REQUIRES_OK(context, ssl_gen_normals::read_noise_inputs(seed, stddev_tensor, &stream, &stddev));
     tensorflow::Tensor* y = nullptr;
     OP_REQUIRES_OK(context, context->forward_input_or_allocate_output({0}, 0, x.shape(), &y));
-    const float* in = x.flat<float>().data();
-    float* out = y->flat<float>().data();
+    const T* in = x.flat<T>().data();
+    T* out = y->flat<T>().data();
     const int64_t count = x.NumElements();
     const int64_t blocks = (count + kNormalsPerBlock - 1) / kNormalsPerBlock;
     auto work = [&](int64_t begin, int64_t end) {
@@ -53,7 +61,7 @@ class AddGaussianNoiseOp : public tensorflow::OpKernel {
         normals_block(static_cast<uint64_t>(b), stream, normals);
         const int64_t first = b * kNormalsPerBlock;
         const int64_t n = std::min<int64_t>(kNormalsPerBlock, count - first);
-        for (int64_t i = 0; i < n; ++i) out[first + i] = in[first + i] + stddev * normals[i];
+        for (int64_t i = 0; i < n; ++i) out[first + i] = from_float<T>(to_float(in[first + i]) + stddev * normals[i]);
       }
     };
     // Cost per block, in the sharder's rough cycles: ~1 ns per normal on one core.
@@ -62,5 +70,8 @@ class AddGaussianNoiseOp : public tensorflow::OpKernel {
   }
 };
 
-REGISTER_KERNEL_BUILDER(Name("SslGenAddGaussianNoise").Device(tensorflow::DEVICE_CPU),
-                        AddGaussianNoiseOp);
+REGISTER_KERNEL_BUILDER(Name("SslGenAddGaussianNoise").Device(tensorflow::DEVICE_CPU).TypeConstraint<float>("T"),
+                        AddGaussianNoiseOp<float>);
+REGISTER_KERNEL_BUILDER(
+    Name("SslGenAddGaussianNoise").Device(tensorflow::DEVICE_CPU).TypeConstraint<Eigen::bfloat16>("T"),
+    AddGaussianNoiseOp<Eigen::bfloat16>);
