@@ -21,7 +21,7 @@ class GaussianNoise(keras.layers.GaussianNoise):
     def call(self, inputs, training=False):
         if not self.active(training):
             return inputs
-        if native.supports(inputs.dtype, native.NOISE_DTYPES):
+        if native.supports(inputs.dtype, native.ACTIVATION_DTYPES):
             return native.add_gaussian_noise(inputs, self.seed_generator.next(), self.stddev)
         noise = box_muller_normal(tf.shape(inputs), self.seed_generator)
         return inputs + tf.cast(self.stddev * noise, inputs.dtype)
@@ -96,14 +96,16 @@ class WeightNormDense(keras.layers.Layer):
     def relu_then_noise(self, inputs, noise, training=False):
         """noise(relu(self(inputs))), the next layer's `noise`: one native op after the matmul where
         the kernels run, the same draw as the layers one after another."""
-        if not native.supports(inputs.dtype):
+        if not native.supports(inputs.dtype, native.ACTIVATION_DTYPES):
             return noise(tf.nn.relu(self(inputs)), training=training)
         if not self.built:  # what __call__ would do first
             self.build(inputs.shape)
         active = noise.active(training)
         seed = noise.seed_generator.next() if active else tf.zeros([2], tf.int64)
-        return native.scale_bias_relu_noise(tf.matmul(inputs, self.direction), self.unit_scale(), self.bias,
-                                            seed, noise.stddev if active else 0.0)
+        # Outside __call__ nothing autocasts: under mixed precision the kernel is cast here, as in call.
+        products = tf.matmul(inputs, tf.cast(self.direction, inputs.dtype))
+        return native.scale_bias_relu_noise(products, self.unit_scale(), self.bias, seed,
+                                            noise.stddev if active else 0.0)
 
     def initialize_from_batch(self, inputs):
         """Data-dependent init: pre-activations of this batch get zero mean and unit variance."""

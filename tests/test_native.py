@@ -5,6 +5,7 @@ import math
 import os
 import shutil
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -112,7 +113,7 @@ def test_noise_kernel_takes_bfloat16_draws_the_same_stream_and_rounds_once():
     traced = tf.function(lambda x: layer(x, training=True)).get_concrete_function(
         tf.TensorSpec((4, 5), tf.bfloat16))
     assert "SslGenAddGaussianNoise" in {op.type for op in traced.graph.get_operations()}
-    assert not native.supports(tf.bfloat16) and native.supports(tf.bfloat16, native.NOISE_DTYPES)
+    assert not native.supports(tf.bfloat16) and native.supports(tf.bfloat16, native.ACTIVATION_DTYPES)
 
 
 @pytest.fixture
@@ -242,6 +243,59 @@ def test_fused_relu_noise_is_the_epilogue_then_the_noise_kernel(stddev):
     assert np.mean(fused[0].numpy() == 0) == pytest.approx(np.mean(separate[0].numpy() == 0))
     for fused_value, separate_value in zip(fused, separate):
         np.testing.assert_allclose(fused_value.numpy(), separate_value.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@needs_kernels
+def test_fused_relu_noise_in_bfloat16_is_the_float_kernel_rounded_once():
+    rng = np.random.default_rng(3)
+    products, upstream = (tf.cast(rng.normal(size=(13, 77)).astype(np.float32), tf.bfloat16) for _ in range(2))
+    scales = tf.constant(rng.uniform(-2, 2, size=77).astype(np.float32))
+    bias = tf.constant(rng.normal(size=77).astype(np.float32))
+    seed = tf.constant([7, 8], tf.int64)
+
+    def widened(tensor):
+        return tf.cast(tensor, tf.float32)
+
+    def as_bfloat16_values(tensor):
+        return widened(tf.cast(tensor, tf.bfloat16)).numpy()
+
+    noised = native.scale_bias_relu_noise(products, scales, bias, seed, 0.5)
+    in_float = native.scale_bias_relu_noise(widened(products), scales, bias, seed, 0.5)
+    assert noised.dtype == tf.bfloat16
+    np.testing.assert_array_equal(widened(noised).numpy(), as_bfloat16_values(in_float))
+    ops = native.library()
+    gradients = ops.ssl_gen_scale_bias_relu_grad(upstream, products, scales, bias)
+    float_gradients = ops.ssl_gen_scale_bias_relu_grad(widened(upstream), widened(products), scales, bias)
+    assert [g.dtype for g in gradients] == [tf.bfloat16, tf.float32, tf.float32]
+    np.testing.assert_array_equal(widened(gradients[0]).numpy(), as_bfloat16_values(float_gradients[0]))
+    for mine, expected in zip(gradients[1:], float_gradients[1:]):  # summed in float from the same inputs
+        np.testing.assert_array_equal(mine.numpy(), expected.numpy())
+
+
+@needs_kernels
+def test_a_mixed_precision_network_uses_the_bfloat16_kernels_and_computes_as_tensorflow(monkeypatch):
+    from ssl_gen.networks import Discriminator
+
+    images, labels = tf.random.stateless_uniform((9, 6, 6, 1), [1, 2], -1, 1), tf.constant([0, 1, 2] * 3)
+
+    def logits(mode):
+        monkeypatch.setenv(native.ENV_MODE, mode)
+        monkeypatch.setattr(native, "_library", {})
+        network = Discriminator(3, hidden_units=(20, 70, 11), seed=5)
+        traced = tf.function(lambda x: network.body(x, labels)[0])
+        values = traced(images)
+        kinds = {op.type for op in traced.get_concrete_function(images).graph.get_operations()}
+        return tf.cast(values, tf.float32).numpy(), kinds
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        native_logits, native_kinds = logits("on")
+        tensorflow_logits, tensorflow_kinds = logits("off")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert "SslGenScaleBiasReluNoise" in native_kinds and "SslGenScaleBiasReluNoise" not in tensorflow_kinds
+    # TensorFlow rounds to bfloat16 after each of its ops, the kernel once: bfloat16's precision apart.
+    np.testing.assert_allclose(native_logits, tensorflow_logits, atol=0.05 * np.abs(tensorflow_logits).max())
 
 
 @needs_kernels

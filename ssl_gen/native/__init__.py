@@ -61,13 +61,13 @@ def _load(required):
 
 def supports(dtype, kernel_dtypes=(tf.float32,)):
     """Whether the native kernels (float32, CPU, not under XLA) take tensors of `dtype` here;
-    `kernel_dtypes`: those of a kernel that takes more (NOISE_DTYPES)."""
+    `kernel_dtypes`: those of a kernel that takes more (ACTIVATION_DTYPES)."""
     return (tf.as_dtype(dtype) in kernel_dtypes and not getattr(_suspended, "active", False)
             and not _tracing_for_xla() and library() is not None)
 
 
-# The noise kernel also takes mixed precision's bfloat16 activations.
-NOISE_DTYPES = (tf.float32, tf.bfloat16)
+# The kernels on activations (the noise, the fused epilogue) also take mixed precision's bfloat16.
+ACTIVATION_DTYPES = (tf.float32, tf.bfloat16)
 
 
 @contextlib.contextmanager
@@ -95,7 +95,9 @@ def add_gaussian_noise(inputs, seed, stddev):
 def scale_bias_relu_noise(products, column_scales, bias, seed, stddev):
     """relu(products · column_scales + bias) + stddev · N(0, 1) in one op (no draw when stddev is 0); the
     normals are those `add_gaussian_noise` would add to the activations with the same seed."""
-    return _loaded().ssl_gen_scale_bias_relu_noise(products, column_scales, bias, tf.cast(seed, tf.int64),
+    # The scales and bias are float32 whatever the products' dtype: a [units] cast costs nothing.
+    return _loaded().ssl_gen_scale_bias_relu_noise(products, tf.cast(column_scales, tf.float32),
+                                                   tf.cast(bias, tf.float32), tf.cast(seed, tf.int64),
                                                    tf.constant(stddev, tf.float32))
 
 

@@ -13,7 +13,7 @@ import tensorflow as tf
 from ssl_gen.cache import cache_dir
 
 SOURCES = ("gaussian_noise.cc", "weight_norm.cc", "dense_relu_noise.cc", "optimizer.cc")
-HEADERS = ("philox_normals.h",)  # part of the cache key: the sources include them
+HEADERS = ("philox_normals.h", "activation_types.h")  # part of the cache key: the sources include them
 LIBRARY_NAME = "ssl_gen_ops.so"
 # -march=native: built where it runs (the cache key includes the CPU's flags). -fno-math-errno lets
 # sqrt vectorise.

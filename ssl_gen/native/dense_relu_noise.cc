@@ -13,10 +13,13 @@
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/shape_inference.h"
 #include "tensorflow/core/util/work_sharder.h"
+#include "activation_types.h"
 #include "philox_normals.h"
 
 namespace {
 
+using ssl_gen_activations::from_float;
+using ssl_gen_activations::to_float;
 using ssl_gen_normals::kNormalsPerBlock;
 
 constexpr int64_t kRowsPerBlock = 16;  // the backward pass's unit of work
@@ -41,32 +44,38 @@ tensorflow::Status check_layer(const tensorflow::Tensor& products, const tensorf
 }
 
 // One row of the backward pass, accumulating the row's share of the scales' and bias' gradients.
-void backward_row(const float* __restrict g, const float* __restrict p, const float* __restrict s,
-                  const float* __restrict b, int64_t units, float* __restrict dp, float* __restrict scale_sums,
+template <typename T>
+void backward_row(const T* __restrict g, const T* __restrict p, const float* __restrict s,
+                  const float* __restrict b, int64_t units, T* __restrict dp, float* __restrict scale_sums,
                   float* __restrict bias_sums) {
   for (int64_t j = 0; j < units; ++j) {
-    const float upstream = g[j];  // loaded whatever the branch, so the select vectorises
-    const float passed = pre_activation(p[j], s[j], b[j]) > 0.0f ? upstream : 0.0f;
-    dp[j] = passed * s[j];
-    scale_sums[j] += passed * p[j];
+    const float upstream = to_float(g[j]);  // loaded whatever the branch, so the select vectorises
+    const float product = to_float(p[j]);
+    const float passed = pre_activation(product, s[j], b[j]) > 0.0f ? upstream : 0.0f;
+    dp[j] = from_float<T>(passed * s[j]);
+    scale_sums[j] += passed * product;
     bias_sums[j] += passed;
   }
 }
 
 }  // namespace
 
+// Products, output and their gradients are T (float, or bfloat16 under mixed precision); the scales, the
+// bias and their gradients are float.
 REGISTER_OP("SslGenScaleBiasReluNoise")
-    .Input("products: float")
+    .Input("products: T")
     .Input("column_scales: float")
     .Input("bias: float")
     .Input("seed: int64")
     .Input("stddev: float")
-    .Output("y: float")
+    .Output("y: T")
+    .Attr("T: {float, bfloat16} = DT_FLOAT")
     .SetShapeFn([](::tensorflow::shape_inference::InferenceContext* c) {
       c->set_output(0, c->input(0));
       return absl::OkStatus();
     });
 
+template <typename T>
 class ScaleBiasReluNoiseOp : public tensorflow::OpKernel {
  public:
   explicit ScaleBiasReluNoiseOp(tensorflow::OpKernelConstruction* context) : OpKernel(context) {}
@@ -83,14 +92,15 @@ class ScaleBiasReluNoiseOp : public tensorflow::OpKernel {
     OP_REQUIRES_OK(context, ssl_gen_normals::read_noise_inputs(seed, stddev_tensor, &stream, &stddev));
     tensorflow::Tensor* y = nullptr;
     OP_REQUIRES_OK(context, context->allocate_output(0, products.shape(), &y));
-    const float* p = products.flat<float>().data();
+    const T* p = products.flat<T>().data();
     const float* s = scales.flat<float>().data();
     const float* b = bias.flat<float>().data();
-    float* out = y->flat<float>().data();
+    T* out = y->flat<T>().data();
     const int64_t units = products.dim_size(1), count = products.NumElements();
     const int64_t blocks = (count + kNormalsPerBlock - 1) / kNormalsPerBlock;
     auto work = [&](int64_t begin, int64_t end) {
       alignas(64) float normals[kNormalsPerBlock];
+      alignas(64) float activations[kNormalsPerBlock];  // in float, so bfloat16 is rounded once
       for (int64_t block = begin; block < end; ++block) {
         const int64_t first = block * kNormalsPerBlock;
         const int64_t n = std::min<int64_t>(kNormalsPerBlock, count - first);
@@ -98,17 +108,18 @@ class ScaleBiasReluNoiseOp : public tensorflow::OpKernel {
         for (int64_t i = 0; i < n;) {
           const int64_t column = (first + i) % units;
           const int64_t run = std::min<int64_t>(n - i, units - column);
-          const float* pp = p + first + i;
-          float* oo = out + first + i;
+          const T* pp = p + first + i;
+          float* aa = activations + i;
           for (int64_t k = 0; k < run; ++k) {
-            oo[k] = std::max(pre_activation(pp[k], s[column + k], b[column + k]), 0.0f);
+            aa[k] = std::max(pre_activation(to_float(pp[k]), s[column + k], b[column + k]), 0.0f);
           }
           i += run;
         }
         if (stddev != 0.0f) {
           ssl_gen_normals::normals_block(static_cast<uint64_t>(block), stream, normals);
-          for (int64_t k = 0; k < n; ++k) out[first + k] += stddev * normals[k];
+          for (int64_t k = 0; k < n; ++k) activations[k] += stddev * normals[k];
         }
+        for (int64_t k = 0; k < n; ++k) out[first + k] = from_float<T>(activations[k]);
       }
     };
     const auto* workers = context->device()->tensorflow_cpu_worker_threads();
@@ -116,18 +127,23 @@ class ScaleBiasReluNoiseOp : public tensorflow::OpKernel {
   }
 };
 
-REGISTER_KERNEL_BUILDER(Name("SslGenScaleBiasReluNoise").Device(tensorflow::DEVICE_CPU), ScaleBiasReluNoiseOp);
+REGISTER_KERNEL_BUILDER(Name("SslGenScaleBiasReluNoise").Device(tensorflow::DEVICE_CPU).TypeConstraint<float>("T"),
+                        ScaleBiasReluNoiseOp<float>);
+REGISTER_KERNEL_BUILDER(
+    Name("SslGenScaleBiasReluNoise").Device(tensorflow::DEVICE_CPU).TypeConstraint<Eigen::bfloat16>("T"),
+    ScaleBiasReluNoiseOp<Eigen::bfloat16>);
 
 // Given dL/dy: dL/dp = m * s, dL/ds = sum over the batch of m * p, dL/db = sum of m, where
 // m = dL/dy where p * s + b > 0, else 0. The noise is additive, so it does not enter.
 REGISTER_OP("SslGenScaleBiasReluGrad")
-    .Input("gradient: float")
-    .Input("products: float")
+    .Input("gradient: T")
+    .Input("products: T")
     .Input("column_scales: float")
     .Input("bias: float")
-    .Output("products_gradient: float")
+    .Output("products_gradient: T")
     .Output("scales_gradient: float")
     .Output("bias_gradient: float")
+    .Attr("T: {float, bfloat16} = DT_FLOAT")
     .SetShapeFn([](::tensorflow::shape_inference::InferenceContext* c) {
       c->set_output(0, c->input(1));
       c->set_output(1, c->input(2));
@@ -135,6 +151,7 @@ REGISTER_OP("SslGenScaleBiasReluGrad")
       return absl::OkStatus();
     });
 
+template <typename T>
 class ScaleBiasReluGradOp : public tensorflow::OpKernel {
  public:
   explicit ScaleBiasReluGradOp(tensorflow::OpKernelConstruction* context) : OpKernel(context) {}
@@ -160,11 +177,11 @@ class ScaleBiasReluGradOp : public tensorflow::OpKernel {
     tensorflow::Tensor partial;
     OP_REQUIRES_OK(context, context->allocate_temp(tensorflow::DT_FLOAT, tensorflow::TensorShape({blocks, 2, units}),
                                                    &partial));
-    const float* __restrict g = gradient.flat<float>().data();
-    const float* __restrict p = products.flat<float>().data();
+    const T* __restrict g = gradient.flat<T>().data();
+    const T* __restrict p = products.flat<T>().data();
     const float* __restrict s = scales.flat<float>().data();
     const float* __restrict b = bias.flat<float>().data();
-    float* __restrict dp = products_gradient->flat<float>().data();
+    T* __restrict dp = products_gradient->flat<T>().data();
     float* __restrict sums = partial.flat<float>().data();
     // Captured by value: pointers read through the closure would be reloaded after every store.
     auto work = [=](int64_t begin, int64_t end) {
@@ -194,4 +211,8 @@ class ScaleBiasReluGradOp : public tensorflow::OpKernel {
   }
 };
 
-REGISTER_KERNEL_BUILDER(Name("SslGenScaleBiasReluGrad").Device(tensorflow::DEVICE_CPU), ScaleBiasReluGradOp);
+REGISTER_KERNEL_BUILDER(Name("SslGenScaleBiasReluGrad").Device(tensorflow::DEVICE_CPU).TypeConstraint<float>("T"),
+                        ScaleBiasReluGradOp<float>);
+REGISTER_KERNEL_BUILDER(
+    Name("SslGenScaleBiasReluGrad").Device(tensorflow::DEVICE_CPU).TypeConstraint<Eigen::bfloat16>("T"),
+    ScaleBiasReluGradOp<Eigen::bfloat16>);

@@ -15,9 +15,12 @@
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/shape_inference.h"
 #include "tensorflow/core/util/work_sharder.h"
+#include "activation_types.h"
 #include "philox_normals.h"
 
 using ssl_gen_normals::kNormalsPerBlock;
+using ssl_gen_activations::from_float;
+using ssl_gen_activations::to_float;
 using ssl_gen_normals::normals_block;
 
 REGISTER_OP("SslGenAddGaussianNoise")
@@ -32,11 +35,6 @@ REGISTER_OP("SslGenAddGaussianNoise")
     });
 
 // bfloat16 activations (mixed precision) are noised in float and rounded once, to nearest even.
-inline float to_float(float x) { return x; }
-inline float to_float(Eigen::bfloat16 x) { return static_cast<float>(x); }
-template <typename T>
-inline T from_float(float x) { return static_cast<T>(x); }
-
 template <typename T>
 class AddGaussianNoiseOp : public tensorflow::OpKernel {
  public:

@@ -1,0 +1,18 @@
+// Loads and stores of the activation kernels' element types: float32, and mixed precision's bfloat16,
+// which the kernels widen to float, compute on, and round once, to nearest even, on the way out.
+#ifndef SSL_GEN_NATIVE_ACTIVATION_TYPES_H_
+#define SSL_GEN_NATIVE_ACTIVATION_TYPES_H_
+
+#include "tensorflow/core/framework/numeric_types.h"
+
+namespace ssl_gen_activations {
+
+inline float to_float(float x) { return x; }
+inline float to_float(Eigen::bfloat16 x) { return static_cast<float>(x); }
+
+template <typename T>
+inline T from_float(float x) { return static_cast<T>(x); }
+
+}  // namespace ssl_gen_activations
+
+#endif  // SSL_GEN_NATIVE_ACTIVATION_TYPES_H_
