@@ -1,6 +1,7 @@
 // The column norms |v_j| of a weight-normed kernel v [fan_in, units] in one read of v, and their gradient
-// v * (dL/d|v_j| / |v_j|) in one pass, alone or added to v's other gradient. TensorFlow's own ops take Square and Sum forward, then Tile and
-// two Muls backward, each a pass over v in kernels built without AVX2/AVX-512.
+// v * (dL/d|v_j| / |v_j|) in one pass, alone or added to v's other gradient. TensorFlow's own ops take
+// Square and Sum forward, then Tile and two Muls backward, each a pass over v in kernels built without
+// AVX2/AVX-512.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
