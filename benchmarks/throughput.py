@@ -52,7 +52,7 @@ def main(argv):
         "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),
         "inter_op_threads": os.environ.get("TF_NUM_INTEROP_THREADS", "default"),
         "native_kernels": native.supports(dtype),
-        "native_noise": native.supports(dtype, native.ACTIVATION_DTYPES),
+        "native_activation_kernels": native.supports(dtype, native.ACTIVATION_DTYPES),
         "matmul_peak_gflops": round(peak / 1e9, 2), "step_gflop": round(step["step_flops"] / 1e9, 3),
         "steps_per_second": round(step["steps_per_second"], 2),
         "seconds_per_step": round(1.0 / step["steps_per_second"], 4),

@@ -15,4 +15,13 @@ inline T from_float(float x) { return static_cast<T>(x); }
 
 }  // namespace ssl_gen_activations
 
+// The attribute of an op whose activations are T, and its kernels for both types.
+#define SSL_GEN_ACTIVATION_TYPE_ATTR "T: {float, bfloat16} = DT_FLOAT"
+#define SSL_GEN_REGISTER_ACTIVATION_KERNELS(op_name, kernel)                                          \
+  REGISTER_KERNEL_BUILDER(Name(op_name).Device(tensorflow::DEVICE_CPU).TypeConstraint<float>("T"),    \
+                          kernel<float>);                                                             \
+  REGISTER_KERNEL_BUILDER(                                                                            \
+      Name(op_name).Device(tensorflow::DEVICE_CPU).TypeConstraint<Eigen::bfloat16>("T"),              \
+      kernel<Eigen::bfloat16>)
+
 #endif  // SSL_GEN_NATIVE_ACTIVATION_TYPES_H_

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "tensorflow/core/framework/common_shape_fns.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/shape_inference.h"
@@ -69,11 +70,8 @@ REGISTER_OP("SslGenScaleBiasReluNoise")
     .Input("seed: int64")
     .Input("stddev: float")
     .Output("y: T")
-    .Attr("T: {float, bfloat16} = DT_FLOAT")
-    .SetShapeFn([](::tensorflow::shape_inference::InferenceContext* c) {
-      c->set_output(0, c->input(0));
-      return absl::OkStatus();
-    });
+    .Attr(SSL_GEN_ACTIVATION_TYPE_ATTR)
+    .SetShapeFn(::tensorflow::shape_inference::UnchangedShape);
 
 template <typename T>
 class ScaleBiasReluNoiseOp : public tensorflow::OpKernel {
@@ -127,11 +125,7 @@ class ScaleBiasReluNoiseOp : public tensorflow::OpKernel {
   }
 };
 
-REGISTER_KERNEL_BUILDER(Name("SslGenScaleBiasReluNoise").Device(tensorflow::DEVICE_CPU).TypeConstraint<float>("T"),
-                        ScaleBiasReluNoiseOp<float>);
-REGISTER_KERNEL_BUILDER(
-    Name("SslGenScaleBiasReluNoise").Device(tensorflow::DEVICE_CPU).TypeConstraint<Eigen::bfloat16>("T"),
-    ScaleBiasReluNoiseOp<Eigen::bfloat16>);
+SSL_GEN_REGISTER_ACTIVATION_KERNELS("SslGenScaleBiasReluNoise", ScaleBiasReluNoiseOp);
 
 // Given dL/dy: dL/dp = m * s, dL/ds = sum over the batch of m * p, dL/db = sum of m, where
 // m = dL/dy where p * s + b > 0, else 0. The noise is additive, so it does not enter.
@@ -143,7 +137,7 @@ REGISTER_OP("SslGenScaleBiasReluGrad")
     .Output("products_gradient: T")
     .Output("scales_gradient: float")
     .Output("bias_gradient: float")
-    .Attr("T: {float, bfloat16} = DT_FLOAT")
+    .Attr(SSL_GEN_ACTIVATION_TYPE_ATTR)
     .SetShapeFn([](::tensorflow::shape_inference::InferenceContext* c) {
       c->set_output(0, c->input(1));
       c->set_output(1, c->input(2));
@@ -211,8 +205,4 @@ class ScaleBiasReluGradOp : public tensorflow::OpKernel {
   }
 };
 
-REGISTER_KERNEL_BUILDER(Name("SslGenScaleBiasReluGrad").Device(tensorflow::DEVICE_CPU).TypeConstraint<float>("T"),
-                        ScaleBiasReluGradOp<float>);
-REGISTER_KERNEL_BUILDER(
-    Name("SslGenScaleBiasReluGrad").Device(tensorflow::DEVICE_CPU).TypeConstraint<Eigen::bfloat16>("T"),
-    ScaleBiasReluGradOp<Eigen::bfloat16>);
+SSL_GEN_REGISTER_ACTIVATION_KERNELS("SslGenScaleBiasReluGrad", ScaleBiasReluGradOp);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "tensorflow/core/framework/common_shape_fns.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/shape_inference.h"
@@ -28,11 +29,8 @@ REGISTER_OP("SslGenAddGaussianNoise")
     .Input("seed: int64")
     .Input("stddev: float")
     .Output("y: T")
-    .Attr("T: {float, bfloat16} = DT_FLOAT")
-    .SetShapeFn([](::tensorflow::shape_inference::InferenceContext* c) {
-      c->set_output(0, c->input(0));
-      return absl::OkStatus();
-    });
+    .Attr(SSL_GEN_ACTIVATION_TYPE_ATTR)
+    .SetShapeFn(::tensorflow::shape_inference::UnchangedShape);
 
 // bfloat16 activations (mixed precision) are noised in float and rounded once, to nearest even.
 template <typename T>
@@ -68,8 +66,4 @@ class AddGaussianNoiseOp : public tensorflow::OpKernel {
   }
 };
 
-REGISTER_KERNEL_BUILDER(Name("SslGenAddGaussianNoise").Device(tensorflow::DEVICE_CPU).TypeConstraint<float>("T"),
-                        AddGaussianNoiseOp<float>);
-REGISTER_KERNEL_BUILDER(
-    Name("SslGenAddGaussianNoise").Device(tensorflow::DEVICE_CPU).TypeConstraint<Eigen::bfloat16>("T"),
-    AddGaussianNoiseOp<Eigen::bfloat16>);
+SSL_GEN_REGISTER_ACTIVATION_KERNELS("SslGenAddGaussianNoise", AddGaussianNoiseOp);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "tensorflow/core/framework/common_shape_fns.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/framework/shape_inference.h"
@@ -82,10 +83,7 @@ REGISTER_OP("SslGenScaleColumns")
     .Input("kernel: float")
     .Input("column_scales: float")
     .Output("scaled: float")
-    .SetShapeFn([](::tensorflow::shape_inference::InferenceContext* c) {
-      c->set_output(0, c->input(0));
-      return absl::OkStatus();
-    });
+    .SetShapeFn(::tensorflow::shape_inference::UnchangedShape);
 
 class ScaleColumnsOp : public tensorflow::OpKernel {
  public:
