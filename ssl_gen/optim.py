@@ -52,8 +52,7 @@ class FusedAdam(keras.optimizers.Adam):
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         # Where the native kernels run: every variable's update in one op (ssl_gen/native/optimizer.cc),
         # the same arithmetic as ResourceApplyAdam below.
-        if not (self._fused_kernel_applies() and native.supports(tf.float32)
-                and all(variable.dtype == "float32" for variable in trainable_variables)):
+        if not (self._fused_kernel_applies() and _native_updates_apply(trainable_variables)):
             return super()._backend_update_step(grads, trainable_variables, learning_rate)
         indices = [self._get_variable_index(variable) for variable in trainable_variables]
         native.apply_adam([tf_variable(variable) for variable in trainable_variables],
@@ -108,14 +107,20 @@ class WeightAverage:
         step = tf.cast(step, tf.float32)
         decay = tf.minimum(self.decay, (1.0 + step) / (10.0 + step))
         pairs = list(zip(self.twin.trainable_weights, self.model.trainable_weights))
-        if (native.supports(tf.float32) and not tf.distribute.has_strategy()
-                and all(average.dtype == "float32" for average, _ in pairs)):
+        if _native_updates_apply([average for average, _ in pairs]):
             # One op for every weight (ssl_gen/native/optimizer.cc) instead of four per weight.
             native.moving_average([tf_variable(average) for average, _ in pairs],
                                   [tf.convert_to_tensor(weight) for _, weight in pairs], decay)
             return
         for average, weight in pairs:
             average.assign(decay * average + (1.0 - decay) * weight)
+
+
+def _native_updates_apply(variables):
+    """Whether the one-op updates of ssl_gen/native/optimizer.cc can write these variables: the kernels
+    run here, every variable is float32, and no strategy keeps copies of them (the ops write one)."""
+    return (native.supports(tf.float32) and not tf.distribute.has_strategy()
+            and all(variable.dtype == "float32" for variable in variables))
 
 
 def tf_variable(variable):

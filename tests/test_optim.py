@@ -71,3 +71,14 @@ def test_fused_adam_takes_the_same_steps_as_keras_adam():
     np.testing.assert_allclose(fused, keras_result, rtol=1e-5, atol=1e-6)
     for ours, theirs in zip(fused_state, keras_state):  # iterations, m and v (checkpointed state)
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
+
+
+def test_the_one_op_updates_are_used_only_on_float32_variables_outside_a_strategy():
+    from ssl_gen import native
+    from ssl_gen.optim import _native_updates_apply
+    single = [tf.Variable(tf.zeros(3)), tf.Variable(tf.zeros((2, 2)))]
+    expected = native.library() is not None
+    assert _native_updates_apply(single) is expected
+    assert not _native_updates_apply(single + [tf.Variable(tf.zeros(3, tf.bfloat16))])
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        assert not _native_updates_apply(single)
