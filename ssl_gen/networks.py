@@ -33,8 +33,11 @@ class NoisyWeightNormMLP(keras.layers.Layer):
                         for i in range(len(hidden_units))]
         self.denses = [WeightNormDense(units, seed=None if seed is None else seed + 100 + i)
                        for i, units in enumerate(hidden_units)]
+        # The output layer computes in float32 under mixed precision too (Keras's mixed-precision guide):
+        # bfloat16 keeps 8 bits of a logit, so a logit near 10 moves in steps of 0.06, and the losses and
+        # their gradients start from that rounding.
         self.denses.append(WeightNormDense(outputs, train_scale=True,
-                                           seed=None if seed is None else seed + 200))
+                                           seed=None if seed is None else seed + 200, dtype="float32"))
 
     def call(self, images, labels=None, training=False, initialize=False):
         """Returns (outputs, features of the last hidden layer).

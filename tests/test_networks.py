@@ -116,3 +116,16 @@ def test_glorot_output_init_gives_the_anchors_smaller_directions_and_a_unit_norm
 def test_unknown_direction_init_is_refused_naming_it():
     with pytest.raises(ValueError, match="'uniform'"):
         WeightNormDense(3, direction_init="uniform")
+
+
+def test_under_mixed_precision_the_hidden_layers_are_bfloat16_and_the_logits_float32():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        classifier = Classifier(10, hidden_units=(16, 8), seed=1)
+        logits, features = classifier.logits_and_features(tf.zeros((3, 28, 28, 1)), training=True)
+        discriminator = Discriminator(10, hidden_units=(16, 8), seed=1)
+        pair_logits = discriminator(tf.zeros((3, 28, 28, 1)), tf.constant([0, 1, 2]), training=True)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert features.dtype == tf.bfloat16
+    assert logits.dtype == tf.float32 and pair_logits.dtype == tf.float32

@@ -22,7 +22,7 @@ def _discriminator_gradients(tape_class, passes):
         loss = 0.0
         for batch in batches:  # several passes through the same layers, as C's updates make
             logits, features = network.body(batch, labels, training=True)
-            loss += tf.reduce_sum(tf.sin(logits)) + tf.reduce_sum(features ** 2)
+            loss += tf.reduce_sum(tf.sin(logits)) + tf.reduce_sum(tf.cast(features, tf.float32) ** 2)
     variables = network.trainable_variables
     if tape_class is UpdateTape:
         return tape.network_gradients(loss, variables), tape
