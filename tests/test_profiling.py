@@ -45,6 +45,15 @@ def test_matmuls_alone_are_counted_at_their_shapes_and_timed():
     assert 0 < timing["matmul_seconds"] < 1
 
 
+def test_matmuls_alone_take_a_mixed_precision_graph_of_bfloat16_and_float32_matmuls():
+    # Under mixed precision the hidden layers multiply in bfloat16 and the output layer in float32.
+    function = tf.function(lambda a, b, c: tf.matmul(tf.cast(tf.matmul(tf.cast(a, tf.bfloat16), b), tf.float32), c))
+    concrete = function.get_concrete_function(tf.TensorSpec((8, 8)), tf.TensorSpec((8, 4), tf.bfloat16),
+                                              tf.TensorSpec((4, 2)))
+    timing = profiling.time_matmuls_alone(concrete, repeats=2, rounds=1)
+    assert timing["matmul_flops"] == 2 * (8 * 8 * 4 + 8 * 4 * 2)
+
+
 def test_leave_out_removes_the_work_and_puts_it_back():
     noise = layers.GaussianNoise(1.0, seed=1)
     dense = layers.WeightNormDense(3, seed=2)
