@@ -154,7 +154,7 @@ HELP = {
                 "(TF_CONFIG cluster) or tpu. --batch_size is global. See docs/DISTRIBUTED.md.",
     "tpu": "TPU name or grpc:// address for --strategy=tpu (empty: from the environment).",
     "jit_compile": "XLA for the train step: auto (on for GPU, off for CPU), true or false.",
-    "mixed_precision": "Compute in bfloat16 with float32 weights (faster on CPUs with AVX512-BF16).",
+    "mixed_precision": "Compute in bfloat16 with float32 weights and logits (faster on CPUs with AVX512-BF16 or AMX).",
 }
 
 
