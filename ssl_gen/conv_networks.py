@@ -44,7 +44,8 @@ class ConvBody(keras.layers.Layer):
         self.head = [WeightNormConv2D(last, 3, padding="VALID", seed=_seed(seed, 100)),
                      WeightNormConv2D(last, 1, seed=_seed(seed, 101)),
                      WeightNormConv2D(last, 1, seed=_seed(seed, 102))]
-        self.output_dense = WeightNormDense(outputs, train_scale=True, seed=_seed(seed, 200))
+        # float32 under mixed precision, as the MLP's output layer (ssl_gen/networks.py says why).
+        self.output_dense = WeightNormDense(outputs, train_scale=True, seed=_seed(seed, 200), dtype="float32")
 
     def _condition(self, hidden, labels):
         if not self.num_classes:

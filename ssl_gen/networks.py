@@ -152,9 +152,15 @@ class Generator(keras.Model):
             optimizer._velocities[index].assign(optimizer._velocities[index] / ratio ** 2)
 
 
-def _glorot_dense(units, seed, offset, activation=None):
+def _glorot_dense(units, seed, offset, activation=None, dtype=None):
     return keras.layers.Dense(units, activation=activation, kernel_initializer=keras.initializers.GlorotUniform(
-        seed=None if seed is None else seed + offset))
+        seed=None if seed is None else seed + offset), dtype=dtype)
+
+
+def _glorot_output(units, seed, offset):
+    """M2's output layers (moments, pixel logits, class logits) in float32 under mixed precision, as the
+    weight-normed MLP's output layer."""
+    return _glorot_dense(units, seed, offset, dtype="float32")
 
 
 def _softplus_mlp(hidden_units, seed):
@@ -178,7 +184,7 @@ class GaussianEncoder(keras.Model):
         super().__init__(**kwargs)
         self.num_classes = num_classes
         self.hidden = _softplus_mlp(hidden_units, seed)
-        self.moments = _glorot_dense(2 * latent_dim, seed, 100)
+        self.moments = _glorot_output(2 * latent_dim, seed, 100)
 
     def call(self, images, labels):
         hidden = tf.concat([_flat(images), _one_hot(labels, self.num_classes, images.dtype)], axis=1)
@@ -194,7 +200,7 @@ class BernoulliDecoder(keras.Model):
         self.image_shape = tuple(image_shape)
         self.num_classes = num_classes
         self.hidden = _softplus_mlp(hidden_units, seed)
-        self.pixels = _glorot_dense(math.prod(self.image_shape), seed, 100)
+        self.pixels = _glorot_output(math.prod(self.image_shape), seed, 100)
 
     def call(self, latents, labels):
         hidden = tf.concat([latents, _one_hot(labels, self.num_classes, latents.dtype)], axis=1)
@@ -207,7 +213,7 @@ class PlainClassifier(keras.Model):
     def __init__(self, num_classes, hidden_units=(500,), seed=None, **kwargs):
         super().__init__(**kwargs)
         self.hidden = _softplus_mlp(hidden_units, seed)
-        self.logits = _glorot_dense(num_classes, seed, 100)
+        self.logits = _glorot_output(num_classes, seed, 100)
 
     def call(self, images, training=False):
         return self.logits(_apply(self.hidden, _flat(images)))

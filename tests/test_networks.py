@@ -6,7 +6,9 @@ import pytest
 import tensorflow as tf
 
 from ssl_gen.layers import GaussianNoise, WeightNormDense, box_muller_normal
-from ssl_gen.networks import Classifier, Discriminator, Generator
+from ssl_gen.conv_networks import ConvClassifier
+from ssl_gen.networks import (BernoulliDecoder, Classifier, Discriminator, GaussianEncoder, Generator,
+                              PlainClassifier)
 
 
 def test_output_shapes_follow_the_data():
@@ -118,14 +120,21 @@ def test_unknown_direction_init_is_refused_naming_it():
         WeightNormDense(3, direction_init="uniform")
 
 
-def test_under_mixed_precision_the_hidden_layers_are_bfloat16_and_the_logits_float32():
+def test_under_mixed_precision_the_hidden_layers_are_bfloat16_and_the_outputs_float32():
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         classifier = Classifier(10, hidden_units=(16, 8), seed=1)
         logits, features = classifier.logits_and_features(tf.zeros((3, 28, 28, 1)), training=True)
         discriminator = Discriminator(10, hidden_units=(16, 8), seed=1)
         pair_logits = discriminator(tf.zeros((3, 28, 28, 1)), tf.constant([0, 1, 2]), training=True)
+        conv_logits, conv_features = ConvClassifier(10, channels=(4, 8), seed=0).logits_and_features(
+            tf.zeros((3, 32, 32, 3)), training=True)
+        labels = tf.constant([0, 1, 2])
+        m2_outputs = [PlainClassifier(10, (8,), seed=0)(tf.zeros((3, 28, 28, 1))),
+                      *GaussianEncoder(10, (8,), latent_dim=4, seed=0)(tf.zeros((3, 28, 28, 1)), labels),
+                      BernoulliDecoder((28, 28, 1), 10, (8,), seed=0)(tf.zeros((3, 4)), labels)]
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    assert features.dtype == tf.bfloat16
-    assert logits.dtype == tf.float32 and pair_logits.dtype == tf.float32
+    assert features.dtype == tf.bfloat16 and conv_features.dtype == tf.bfloat16
+    assert logits.dtype == tf.float32 and pair_logits.dtype == tf.float32 and conv_logits.dtype == tf.float32
+    assert [output.dtype for output in m2_outputs] == [tf.float32] * 4
