@@ -10,7 +10,7 @@ MLPs' in networks.py, so a method does not know which it holds.
 import keras
 import tensorflow as tf
 
-from ssl_gen.layers import GaussianNoise, WeightNormConv2D, WeightNormDense
+from ssl_gen.layers import OUTPUT_DTYPE, GaussianNoise, WeightNormConv2D, WeightNormDense
 
 
 def _seed(seed, offset):
@@ -44,8 +44,7 @@ class ConvBody(keras.layers.Layer):
         self.head = [WeightNormConv2D(last, 3, padding="VALID", seed=_seed(seed, 100)),
                      WeightNormConv2D(last, 1, seed=_seed(seed, 101)),
                      WeightNormConv2D(last, 1, seed=_seed(seed, 102))]
-        # float32 under mixed precision, as the MLP's output layer (ssl_gen/networks.py says why).
-        self.output_dense = WeightNormDense(outputs, train_scale=True, seed=_seed(seed, 200), dtype="float32")
+        self.output_dense = WeightNormDense(outputs, train_scale=True, seed=_seed(seed, 200), dtype=OUTPUT_DTYPE)
 
     def _condition(self, hidden, labels):
         if not self.num_classes:

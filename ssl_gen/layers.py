@@ -47,6 +47,11 @@ def box_muller_normal(shape, seed):
 # improved-gan's and Triple-GAN's `l2normalize` keeps for G's output layer.
 DIRECTION_INITS = ("normal", "glorot")
 
+# The networks' output layers compute in float32 under mixed precision too (Keras's mixed-precision
+# guide): bfloat16 keeps 8 bits of a logit, so a logit near 10 moves in steps of 0.06, and the losses
+# and their gradients start from that rounding (0.12 points of MNIST-100 error on seed 1, docs/RESULTS.md).
+OUTPUT_DTYPE = "float32"
+
 
 class WeightNormDense(keras.layers.Layer):
     """Dense layer with W = v * g / ||v|| per output unit (Salimans & Kingma, 2016).

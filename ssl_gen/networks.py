@@ -10,7 +10,7 @@ import math
 import keras
 import tensorflow as tf
 
-from ssl_gen.layers import GaussianNoise, WeightNormDense
+from ssl_gen.layers import OUTPUT_DTYPE, GaussianNoise, WeightNormDense
 
 
 def _one_hot(labels, num_classes, dtype):
@@ -33,11 +33,8 @@ class NoisyWeightNormMLP(keras.layers.Layer):
                         for i in range(len(hidden_units))]
         self.denses = [WeightNormDense(units, seed=None if seed is None else seed + 100 + i)
                        for i, units in enumerate(hidden_units)]
-        # The output layer computes in float32 under mixed precision too (Keras's mixed-precision guide):
-        # bfloat16 keeps 8 bits of a logit, so a logit near 10 moves in steps of 0.06, and the losses and
-        # their gradients start from that rounding.
         self.denses.append(WeightNormDense(outputs, train_scale=True,
-                                           seed=None if seed is None else seed + 200, dtype="float32"))
+                                           seed=None if seed is None else seed + 200, dtype=OUTPUT_DTYPE))
 
     def call(self, images, labels=None, training=False, initialize=False):
         """Returns (outputs, features of the last hidden layer).
@@ -158,9 +155,8 @@ def _glorot_dense(units, seed, offset, activation=None, dtype=None):
 
 
 def _glorot_output(units, seed, offset):
-    """M2's output layers (moments, pixel logits, class logits) in float32 under mixed precision, as the
-    weight-normed MLP's output layer."""
-    return _glorot_dense(units, seed, offset, dtype="float32")
+    """M2's output layers (moments, pixel logits, class logits), in OUTPUT_DTYPE."""
+    return _glorot_dense(units, seed, offset, dtype=OUTPUT_DTYPE)
 
 
 def _softplus_mlp(hidden_units, seed):
