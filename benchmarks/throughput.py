@@ -5,6 +5,7 @@ python benchmarks/throughput.py --preset=cifar4000 --synthetic_shape=32,32,3    
 Any training flag applies (--batch_size, --mixed_precision, --jit_compile, …). Prints one JSON line.
 It also times the step's matmuls alone (the ceiling no other change can lift), and --remove=noise,…
 times the step with that work left out: an upper bound, not a configuration (the step then trains wrong).
+--matmul_shapes also times each distinct matmul of the step alone: which shapes keep the ceiling low.
 TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS limit both the peak and the step; the line records them,
 and whether the step ran ssl_gen's native kernels (SSL_GEN_NATIVE_OPS=off times it without them). The
 FLOP count is TensorFlow's, which does not see inside those kernels: with them, the step's few
@@ -31,6 +32,8 @@ flags.DEFINE_integer("synthetic_classes", 10, "Classes of the synthetic data.")
 flags.DEFINE_integer("matmul_size", 2048, "Side of the square matmuls that measure the peak.")
 flags.DEFINE_list("remove", [], f"Work to leave out of the step, of {', '.join(profiling.REMOVABLE)}: "
                                 "how fast the step would be were it free (it no longer trains).")
+flags.DEFINE_bool("matmul_shapes", False, "Also time each distinct matmul of the step alone and print its "
+                                          "fraction of the peak: which shapes hold the ceiling down.")
 
 
 def main(argv):
@@ -44,7 +47,8 @@ def main(argv):
         data = runs.load_data(config)
     dtype = tf.bfloat16 if config.mixed_precision else tf.float32
     peak = profiling.matmul_peak(FLAGS.matmul_size, dtype)
-    step = profiling.measure_train_step(config, data, FLAGS.steps, FLAGS.warmup, FLAGS.remove)
+    step = profiling.measure_train_step(config, data, FLAGS.steps, FLAGS.warmup, FLAGS.remove,
+                                        FLAGS.matmul_shapes)
     print(json.dumps({
         "preset": config.preset or "default", "architecture": config.architecture,
         "image_shape": list(data.spec.image_shape), "batch_size": config.batch_size,
@@ -58,7 +62,7 @@ def main(argv):
         "seconds_per_step": round(1.0 / step["steps_per_second"], 4),
         "achieved_gflops": round(step["achieved_flops"] / 1e9, 3),
         "fraction_of_peak": round(step["achieved_flops"] / peak, 4), "removed": FLAGS.remove,
-        **_matmul_ceiling(step, peak)}))
+        **_matmul_ceiling(step, peak), **_shape_fractions(step, peak)}))
 
 
 def _matmul_ceiling(step, peak):
@@ -70,6 +74,14 @@ def _matmul_ceiling(step, peak):
             "matmuls_alone_fraction_of_peak": round(step["matmul_flops"] / step["matmul_seconds"] / peak, 4),
             # Were everything but the matmuls free, the step would take their time alone.
             "ceiling_fraction_of_peak": round(step["step_flops"] / step["matmul_seconds"] / peak, 4)}
+
+
+def _shape_fractions(step, peak):
+    if "matmul_shapes" not in step:
+        return {}
+    return {"matmul_shapes": [{**row, "seconds": round(row["seconds"], 7),
+                               "fraction_of_peak": round(row["flops"] / row["seconds"] / peak, 4)}
+                              for row in step["matmul_shapes"]]}
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ Conv2D of the forward and backward passes plus the element-wise ops), so the cou
 networks and batch the config builds.
 """
 
+import collections
 import contextlib
 import time
 
@@ -48,9 +49,10 @@ def graph_flops(concrete_function):
     return model_analyzer.profile(concrete_function.graph, options=options).total_float_ops
 
 
-def measure_train_step(config, data, steps=200, warmup=20, removed=()):
+def measure_train_step(config, data, steps=200, warmup=20, removed=(), matmul_shapes=False):
     """Returns {step_flops, steps_per_second, achieved_flops, matmul_flops, matmul_seconds} of `config`'s
-    train step on `data`; `removed` names work to leave out (see `REMOVABLE`) for an upper bound."""
+    train step on `data`; `removed` names work to leave out (see `REMOVABLE`) for an upper bound;
+    `matmul_shapes` adds `time_matmul_shapes`' table as `matmul_shapes`."""
     with leave_out(removed):
         step, iterator = prepared_step(config, data, cache_one_batch="input_pipeline" in removed)
         concrete = step.get_concrete_function(*next(iterator))
@@ -59,8 +61,9 @@ def measure_train_step(config, data, steps=200, warmup=20, removed=()):
         start = time.perf_counter()
         run_steps(step, iterator, steps)
         rate = steps / (time.perf_counter() - start)
+    shapes = {"matmul_shapes": time_matmul_shapes(concrete)} if matmul_shapes else {}
     return {"step_flops": flops, "steps_per_second": rate, "achieved_flops": flops * rate,
-            **time_matmuls_alone(concrete)}
+            **time_matmuls_alone(concrete), **shapes}
 
 
 def prepared_step(config, data, cache_one_batch=False):
@@ -101,15 +104,57 @@ def time_matmuls_alone(concrete_function, repeats=20, rounds=3):
         return tf.add_n([tf.cast(tf.matmul(a, b, transpose_a=ta, transpose_b=tb)[0, 0], tf.float32)
                          for a, b, ta, tb in products])
 
-    run_all().numpy()
+    return {"matmul_flops": sum(_matmul_flops(*product) for product in products),
+            "matmul_seconds": _best_seconds(run_all, repeats, rounds)}
+
+
+def time_matmul_shapes(concrete_function, copies=10, repeats=10, rounds=3):
+    """The graph's MatMuls grouped by shapes, transposes and dtype, each group's product timed alone:
+    [{a_shape, b_shape, transpose_a, transpose_b, dtype, count, flops, seconds}], `seconds` per product,
+    slowest group (count × seconds) first. Which shapes keep the step's matmuls from the peak.
+
+    Each timed call runs `copies` products on distinct random operands: on one operand pair TensorFlow
+    would compute the product once for all of them.
+    """
+    groups = collections.Counter(_matmul_signature(op) for op in concrete_function.graph.get_operations()
+                                 if op.type == "MatMul")
+    rows = []
+    for (a_shape, b_shape, transpose_a, transpose_b, dtype), count in groups.items():
+        operands = [(tf.random.normal(a_shape, dtype=dtype), tf.random.normal(b_shape, dtype=dtype))
+                    for _ in range(copies)]
+        run = _corner_sum(transpose_a, transpose_b)
+        seconds = _best_seconds(lambda: run(operands), repeats, rounds) / copies
+        rows.append({"a_shape": list(a_shape), "b_shape": list(b_shape), "transpose_a": transpose_a,
+                     "transpose_b": transpose_b, "dtype": dtype.name, "count": count,
+                     "flops": _matmul_flops(*operands[0], transpose_a, transpose_b), "seconds": seconds})
+    return sorted(rows, key=lambda row: -row["count"] * row["seconds"])
+
+
+def _matmul_signature(op):
+    a, b = op.inputs
+    return (tuple(a.shape), tuple(b.shape), op.get_attr("transpose_a"), op.get_attr("transpose_b"), a.dtype)
+
+
+def _corner_sum(transpose_a, transpose_b):
+    @tf.function
+    def run(operands):
+        return tf.add_n([tf.cast(tf.matmul(a, b, transpose_a=transpose_a, transpose_b=transpose_b)[0, 0],
+                                 tf.float32) for a, b in operands])
+    return run
+
+
+def _best_seconds(function, repeats, rounds):
+    """Fastest mean time of `function()`, a tensor, over `rounds` blocks of `repeats` calls, after one
+    untimed call that traces it."""
+    function().numpy()
     best = float("inf")
     for _ in range(rounds):
         start = time.perf_counter()
         for _ in range(repeats):
-            result = run_all()
+            result = function()
         result.numpy()
         best = min(best, (time.perf_counter() - start) / repeats)
-    return {"matmul_flops": sum(_matmul_flops(*product) for product in products), "matmul_seconds": best}
+    return best
 
 
 def _random_operands(op):

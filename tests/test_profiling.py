@@ -54,6 +54,30 @@ def test_matmuls_alone_take_a_mixed_precision_graph_of_bfloat16_and_float32_matm
     assert timing["matmul_flops"] == 2 * (8 * 8 * 4 + 8 * 4 * 2)
 
 
+def test_matmul_shapes_groups_the_products_by_shape_and_transpose():
+    function = tf.function(lambda a, b, c: tf.matmul(a, b) + tf.matmul(a + 1, b) + tf.matmul(a, b, transpose_a=True)
+                           + tf.matmul(c, c, transpose_b=True)[:8, :4])
+    concrete = function.get_concrete_function(tf.TensorSpec((8, 8)), tf.TensorSpec((8, 4)),
+                                              tf.TensorSpec((8, 4)))
+    rows = profiling.time_matmul_shapes(concrete, copies=2, repeats=2, rounds=1)
+    found = {(tuple(row["a_shape"]), row["transpose_a"], row["transpose_b"]): row["count"] for row in rows}
+    assert found == {((8, 8), False, False): 2, ((8, 8), True, False): 1, ((8, 4), False, True): 1}
+    assert all(row["flops"] == 2 * 8 * 8 * 4 and row["seconds"] > 0 and row["dtype"] == "float32"
+               for row in rows if row["a_shape"] == [8, 8])
+    totals = [row["count"] * row["seconds"] for row in rows]
+    assert totals == sorted(totals, reverse=True)
+
+
+def test_matmul_shapes_times_every_copy_of_a_product():
+    # Were the copies one operand pair, TensorFlow would multiply once for all of them and a product
+    # would seem `copies` times cheaper.
+    function = tf.function(lambda a, b: tf.matmul(a, b))
+    concrete = function.get_concrete_function(tf.TensorSpec((384, 384)), tf.TensorSpec((384, 384)))
+    one, eight = (profiling.time_matmul_shapes(concrete, copies=copies, repeats=5, rounds=3)[0]["seconds"]
+                  for copies in (1, 8))
+    assert eight > 0.4 * one
+
+
 def test_leave_out_removes_the_work_and_puts_it_back():
     noise = layers.GaussianNoise(1.0, seed=1)
     dense = layers.WeightNormDense(3, seed=2)
@@ -91,7 +115,7 @@ def test_throughput_script_prints_its_measurements(tmp_path):
         [sys.executable, os.path.join(ROOT, "benchmarks", "throughput.py"), "--synthetic_shape=8,8,1",
          "--num_labeled=10", "--batch_size=10", "--classifier_units=128", "--discriminator_units=128",
          "--generator_units=64", "--latent_dim=4", "--steps=3", "--warmup=1", "--matmul_size=128",
-         "--remove=noise,input_pipeline"],
+         "--remove=noise,input_pipeline", "--matmul_shapes"],
         env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -103,6 +127,10 @@ def test_throughput_script_prints_its_measurements(tmp_path):
     assert 0.9 * report["step_gflop"] <= report["matmul_gflop"] <= report["step_gflop"]
     # The step's matmuls alone take less time than the step does.
     assert report["ceiling_fraction_of_peak"] > report["fraction_of_peak"]
+    shapes = report["matmul_shapes"]
+    # matmul_gflop is rounded to 1e6 FLOPs.
+    assert sum(row["count"] * row["flops"] for row in shapes) == pytest.approx(report["matmul_gflop"] * 1e9, abs=5e5)
+    assert all(row["fraction_of_peak"] > 0 for row in shapes)
 
 
 def test_perf_report_is_split_into_matmul_kernels_and_the_rest_per_step():
