@@ -120,10 +120,14 @@ def train(data, output_dir, epochs=15, batch_size=128, seed=0):
     return evaluator
 
 
+def exists(output_dir):
+    return os.path.exists(os.path.join(output_dir, METADATA_FILE))
+
+
 def load(output_dir, data):
     """Loads a cached evaluator; refuses one trained on another data set."""
     metadata_path = os.path.join(output_dir, METADATA_FILE)
-    if not os.path.exists(metadata_path):
+    if not exists(output_dir):
         raise ConfigError(f"no evaluator in {output_dir!r}; train one with: python experiments/"
                           f"train_evaluator.py --dataset={data.spec.name} [--data_path=…] "
                           f"--output_dir={output_dir}")

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Reproduce the generator row of docs/RESULTS.md (100 labels): benchmarks/generator.sh SEED [extra train.py flags]
+#   1. the data set's independent evaluator, if none is cached;
+#   2. C: --preset=mnist100_feet, 100 labels (benchmarks/mnist.sh; $CLASSIFIER_RUN);
+#   3. G from that C, held fixed, which pseudo-labels the unlabeled images ($GENERATOR_RUN);
+#   4. the same G/D with every training image labeled, the FID reference ($REFERENCE_RUN);
+#   5. both Gs judged with latents shrunk to each of $LATENT_SCALES, then the table of conditional
+#      accuracy, FID and FID ratio (benchmarks/summarize.py --table=generator).
+# Extra flags go to all three training stages (e.g. --mixed_precision). Resumable: rerunning the same
+# command continues each unfinished stage from its checkpoints; finished ones are judged again.
+set -euo pipefail
+seed=${1:?usage: benchmarks/generator.sh SEED [flags]}
+shift 1
+root=$(cd "$(dirname "$0")/.." && pwd)
+data=${MNIST_NPZ:-$root/../shared/data/mnist.npz}
+classifier_run=${CLASSIFIER_RUN:-$root/runs/mnist100_feet_seed$seed}
+generator_run=${GENERATOR_RUN:-$root/runs/cgan/feet_s${seed}_w3}
+reference_run=${REFERENCE_RUN:-$root/runs/cgan/full_s${seed}_w3}
+latent_scales=${LATENT_SCALES:-0.75 0.5}
+generator_steps=${GENERATOR_STEPS:-20000}
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+all_labels=$(python -c "import numpy as np, sys; print(len(np.load(sys.argv[1])['y_train']))" "$data")
+
+python "$root/experiments/train_evaluator.py" --data_path="$data" --if_missing --alsologtostderr
+RUN_DIR=$classifier_run "$root/benchmarks/mnist.sh" 100 "$seed" --preset=mnist100_feet "$@"
+# Weight 3 on C's cross-entropy of G's samples: the setting the RESULTS tables measure.
+generator_flags=(--method=pseudo_label --generator_classification_weight=3 --train_steps="$generator_steps")
+RUN_DIR=$generator_run "$root/benchmarks/mnist.sh" 100 "$seed" "${generator_flags[@]}" \
+  --classifier_from="$classifier_run" "$@"
+RUN_DIR=$reference_run "$root/benchmarks/mnist.sh" "$all_labels" "$seed" "${generator_flags[@]}" "$@"
+for scale in $latent_scales; do
+  for run in "$generator_run" "$reference_run"; do
+    python "$root/experiments/evaluate.py" --output_dir="$run" --latent_scale="$scale" > /dev/null
+  done
+done
+python "$root/benchmarks/summarize.py" --table=generator "$generator_run" "$reference_run"

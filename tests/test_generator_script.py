@@ -1,0 +1,71 @@
+"""benchmarks/generator.sh and summarize.py --table=generator: the generator row of RESULTS.md."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, SUBPROCESS_ENV
+from tests.test_cli import TINY_FLAGS
+
+
+def _report(directory, name, **values):
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, name), "w") as file:
+        json.dump(values, file)
+
+
+def _summarize_generator(*run_dirs, returncode=0):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "summarize.py"),
+                             "--table=generator", *map(str, run_dirs)],
+                            env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == returncode, result.stderr[-2000:]
+    return result
+
+
+def test_generator_table_pairs_the_latent_scales_both_runs_were_judged_at(tmp_path):
+    ours, reference = tmp_path / "g", tmp_path / "full"
+    _report(ours, "eval.json", conditional_accuracy=0.975, fid=200.0, latent_scale=1.0)
+    _report(ours, "eval_latent_scale_0.5.json", conditional_accuracy=0.995, fid=100.0, latent_scale=0.5)
+    _report(ours, "eval_latent_scale_0.75.json", conditional_accuracy=0.991, fid=140.0, latent_scale=0.75)
+    _report(ours, "eval_best_of_4.json", conditional_accuracy=1.0, fid=1.0, candidates=4)
+    _report(reference, "eval.json", conditional_accuracy=0.97, fid=160.0, latent_scale=1.0)
+    _report(reference, "eval_latent_scale_0.5.json", conditional_accuracy=0.998, fid=90.0, latent_scale=0.5)
+    lines = _summarize_generator(ours, reference).stdout.strip().splitlines()
+    # 0.75 has no reference report, and best-of-K is another sampler: neither is a row.
+    assert lines[2:] == ["| 1 | 97.50 % | 200.0 | 160.0 | 1.25 | no |",
+                         "| 0.5 | 99.50 % | 100.0 | 90.0 | 1.11 | yes |"]
+
+
+def test_generator_table_needs_generator_metrics_and_two_runs(tmp_path):
+    _report(tmp_path / "g", "eval.json", test_error=0.01, latent_scale=1.0)
+    _report(tmp_path / "full", "eval.json", test_error=0.01, latent_scale=1.0)
+    result = _summarize_generator(tmp_path / "g", tmp_path / "full", returncode=1)
+    assert "has no generator metrics" in result.stderr
+    result = _summarize_generator(tmp_path / "g", returncode=1)
+    assert "takes two runs" in result.stderr
+
+
+def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
+    env = {**SUBPROCESS_ENV, "SSL_GEN_CACHE": str(tmp_path / "cache"), "MNIST_NPZ": mnist_small_path,
+           "CLASSIFIER_RUN": str(tmp_path / "c"), "GENERATOR_RUN": str(tmp_path / "g"),
+           "REFERENCE_RUN": str(tmp_path / "full"), "LATENT_SCALES": "0.5"}
+    # A one-epoch evaluator first, which the script keeps instead of training its own.
+    subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "train_evaluator.py"),
+                    f"--data_path={mnist_small_path}", "--epochs=1"], env=env, check=True, timeout=600)
+    result = subprocess.run(["bash", os.path.join(ROOT, "benchmarks", "generator.sh"), "3", "--train_steps=4",
+                             "--eval_every=2", "--log_every=2", *TINY_FLAGS],
+                            env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "kept from" in result.stderr
+    rows = result.stdout.strip().splitlines()[-2:]
+    assert rows[0].startswith("| 1 | ") and rows[1].startswith("| 0.5 | ")
+    configs = {name: json.load(open(tmp_path / name / "config.json")) for name in ("c", "g", "full")}
+    assert configs["c"]["augment_foot_classes"] == [1, 9] and configs["c"]["seed"] == 3
+    assert configs["g"]["classifier_from"] == str(tmp_path / "c") and configs["g"]["num_labeled"] == 100
+    # The reference has every training image labeled.
+    assert configs["full"]["num_labeled"] == 1000 and configs["full"]["method"] == "pseudo_label"
+    for name in ("g", "full"):
+        assert json.load(open(tmp_path / name / "eval_latent_scale_0.5.json"))["fid"] > 0
