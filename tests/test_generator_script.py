@@ -69,3 +69,13 @@ def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
     assert configs["full"]["num_labeled"] == 1000 and configs["full"]["method"] == "pseudo_label"
     for name in ("g", "full"):
         assert json.load(open(tmp_path / name / "eval_latent_scale_0.5.json"))["fid"] > 0
+
+
+def test_train_evaluator_if_missing_still_refuses_an_evaluator_of_other_data(tmp_path, mnist_small_path):
+    other = tmp_path / "evaluator"
+    _report(other, "metadata.json", fingerprint="0123456789abcdef", dataset="svhn")
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "train_evaluator.py"),
+                             f"--data_path={mnist_small_path}", f"--output_dir={other}", "--if_missing"],
+                            env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "was trained on 'svhn'" in result.stderr
+    assert sorted(os.listdir(other)) == ["metadata.json"]  # nothing trained over it
