@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the generator row of docs/RESULTS.md (100 labels): benchmarks/generator.sh SEED [extra train.py flags]
 #   1. the data set's independent evaluator, if none is cached;
-#   2. C: --preset=mnist100_feet, 100 labels (benchmarks/mnist.sh; $CLASSIFIER_RUN);
+#   2. C: --preset=mnist100_feet, 100 labels (benchmarks/mnist.sh; $CLASSIFIER_RUN), unless TRAIN_CLASSIFIER=0;
 #   3. G from that C, held fixed, which pseudo-labels the unlabeled images ($GENERATOR_RUN);
 #   4. the same G/D with every training image labeled, the FID reference ($REFERENCE_RUN);
 #   5. both Gs judged with latents shrunk to each of $LATENT_SCALES, then the table of conditional
@@ -23,7 +23,10 @@ export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
 all_labels=$(python -c "import numpy as np, sys; print(len(np.load(sys.argv[1])['y_train']))" "$data")
 
 python "$root/experiments/train_evaluator.py" --data_path="$data" --if_missing --alsologtostderr
-RUN_DIR=$classifier_run "$root/benchmarks/mnist.sh" 100 "$seed" --preset=mnist100_feet "$@"
+# TRAIN_CLASSIFIER=0 takes $CLASSIFIER_RUN's classifier as it is, however it was trained.
+if [[ ${TRAIN_CLASSIFIER:-1} != 0 ]]; then
+  RUN_DIR=$classifier_run "$root/benchmarks/mnist.sh" 100 "$seed" --preset=mnist100_feet "$@"
+fi
 # Weight 3 on C's cross-entropy of G's samples: the setting the RESULTS tables measure.
 generator_flags=(--method=pseudo_label --generator_classification_weight=3 --train_steps="$generator_steps")
 RUN_DIR=$generator_run "$root/benchmarks/mnist.sh" 100 "$seed" "${generator_flags[@]}" \

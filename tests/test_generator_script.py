@@ -69,6 +69,12 @@ def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
     assert configs["full"]["num_labeled"] == 1000 and configs["full"]["method"] == "pseudo_label"
     for name in ("g", "full"):
         assert json.load(open(tmp_path / name / "eval_latent_scale_0.5.json"))["fid"] > 0
+    # TRAIN_CLASSIFIER=0 trains no C: the G stage takes CLASSIFIER_RUN as it is, here not a run at all.
+    env.update(TRAIN_CLASSIFIER="0", CLASSIFIER_RUN=str(tmp_path / "none"), GENERATOR_RUN=str(tmp_path / "g2"))
+    result = subprocess.run(["bash", os.path.join(ROOT, "benchmarks", "generator.sh"), "3", "--train_steps=4",
+                             *TINY_FLAGS], env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode != 0 and f"no config.json in {str(tmp_path / 'none')!r}" in result.stderr
+    assert not os.path.exists(tmp_path / "none")
 
 
 def test_train_evaluator_if_missing_still_refuses_an_evaluator_of_other_data(tmp_path, mnist_small_path):
