@@ -13,7 +13,9 @@ import os
 import numpy as np
 from absl import app, flags
 
+from ssl_gen import cli
 from ssl_gen import config as config_lib
+from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import plots
 from ssl_gen.metrics_log import METRICS_FILE, read_scalars
 
@@ -132,7 +134,7 @@ def generator_rows(run_dir, reference_dir):
             if os.path.exists(path):
                 report = json.load(open(path))
                 if "fid" not in report:
-                    raise ValueError(f"{path} has no generator metrics: evaluate with the data set's evaluator")
+                    raise ConfigError(f"{path} has no generator metrics: evaluate with the data set's evaluator")
                 found[float(report.get("latent_scale", 1.0))] = report
         return found
 
@@ -183,4 +185,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(cli.reporting_user_errors(main))
