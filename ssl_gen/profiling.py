@@ -93,19 +93,11 @@ def time_matmuls_alone(concrete_function, repeats=20, rounds=3):
     This is the step's ceiling: however cheap everything else became, the step could not beat its
     matmuls, and small matmuls reach less of the peak than the 2048² ones that define it.
     """
-    products = [_random_operands(op) for op in concrete_function.graph.get_operations() if op.type == "MatMul"]
+    products = [_random_operands(op) for op in _matmuls(concrete_function)]
     if not products:
         return {"matmul_flops": 0, "matmul_seconds": 0.0}
-
-    @tf.function
-    def run_all():
-        # A corner of each product is kept so none is pruned, without adding a pass over any output; in
-        # float32, since under mixed precision the output layers' matmuls are float32 and the rest bfloat16.
-        return tf.add_n([tf.cast(tf.matmul(a, b, transpose_a=ta, transpose_b=tb)[0, 0], tf.float32)
-                         for a, b, ta, tb in products])
-
     return {"matmul_flops": sum(_matmul_flops(*product) for product in products),
-            "matmul_seconds": _best_seconds(run_all, repeats, rounds)}
+            "matmul_seconds": _best_seconds(_corner_sum(products), repeats, rounds)}
 
 
 def time_matmul_shapes(concrete_function, copies=10, repeats=10, rounds=3):
@@ -116,30 +108,33 @@ def time_matmul_shapes(concrete_function, copies=10, repeats=10, rounds=3):
     Each timed call runs `copies` products on distinct random operands: on one operand pair TensorFlow
     would compute the product once for all of them.
     """
-    groups = collections.Counter(_matmul_signature(op) for op in concrete_function.graph.get_operations()
-                                 if op.type == "MatMul")
+    groups = collections.defaultdict(list)
+    for op in _matmuls(concrete_function):
+        a, b = op.inputs
+        groups[(tuple(a.shape), tuple(b.shape), op.get_attr("transpose_a"), op.get_attr("transpose_b"),
+                a.dtype)].append(op)
     rows = []
-    for (a_shape, b_shape, transpose_a, transpose_b, dtype), count in groups.items():
-        operands = [(tf.random.normal(a_shape, dtype=dtype), tf.random.normal(b_shape, dtype=dtype))
-                    for _ in range(copies)]
-        run = _corner_sum(transpose_a, transpose_b)
-        seconds = _best_seconds(lambda: run(operands), repeats, rounds) / copies
+    for (a_shape, b_shape, transpose_a, transpose_b, dtype), ops in groups.items():
+        products = [_random_operands(ops[0]) for _ in range(copies)]
+        seconds = _best_seconds(_corner_sum(products), repeats, rounds) / copies
         rows.append({"a_shape": list(a_shape), "b_shape": list(b_shape), "transpose_a": transpose_a,
-                     "transpose_b": transpose_b, "dtype": dtype.name, "count": count,
-                     "flops": _matmul_flops(*operands[0], transpose_a, transpose_b), "seconds": seconds})
+                     "transpose_b": transpose_b, "dtype": dtype.name, "count": len(ops),
+                     "flops": _matmul_flops(*products[0]), "seconds": seconds})
     return sorted(rows, key=lambda row: -row["count"] * row["seconds"])
 
 
-def _matmul_signature(op):
-    a, b = op.inputs
-    return (tuple(a.shape), tuple(b.shape), op.get_attr("transpose_a"), op.get_attr("transpose_b"), a.dtype)
+def _matmuls(concrete_function):
+    return [op for op in concrete_function.graph.get_operations() if op.type == "MatMul"]
 
 
-def _corner_sum(transpose_a, transpose_b):
+def _corner_sum(products):
+    """A function that multiplies each (a, b, transpose_a, transpose_b) of `products` and sums a corner of
+    each: none is pruned, and no pass over any output is added. The corners are summed in float32, since
+    under mixed precision the output layers' matmuls are float32 and the rest bfloat16."""
     @tf.function
-    def run(operands):
-        return tf.add_n([tf.cast(tf.matmul(a, b, transpose_a=transpose_a, transpose_b=transpose_b)[0, 0],
-                                 tf.float32) for a, b in operands])
+    def run():
+        return tf.add_n([tf.cast(tf.matmul(a, b, transpose_a=ta, transpose_b=tb)[0, 0], tf.float32)
+                         for a, b, ta, tb in products])
     return run
 
 
