@@ -3,7 +3,7 @@
 python benchmarks/summarize.py --plot=docs/images/mnist100_error_vs_time.png runs/mnist100_seed1 …
 python benchmarks/summarize.py --table=curve --curve_every=4000 runs/warm/s1 runs/warm/s2
 python benchmarks/summarize.py --table=rates runs/feet/s1 runs/feet/s2
-python benchmarks/summarize.py --table=generator runs/cgan/feet_s1_w3 runs/cgan/full_s1_w3
+python benchmarks/summarize.py --table=generator runs/cgan/feet_s1_w3 runs/cgan/full_s1_w3 [G2 REF2 …]
 """
 
 import glob
@@ -24,9 +24,10 @@ flags.DEFINE_enum("table", "runs", ["runs", "methods", "curve", "rates", "genera
                   "runs: time to accuracy; methods: classifier and generator metrics side by side; curve: "
                   "test error at every --curve_every steps, one row per run; rates: the training speed "
                   "logged every --log_every steps (TensorBoard's perf/steps_per_second), median and "
-                  "10th-90th percentile, one row per run; generator: two runs, G and the same G trained "
-                  "with all labels, their conditional accuracy and FID at each latent scale both were "
-                  "judged at, and the FID ratio.")
+                  "10th-90th percentile, one row per run; generator: pairs of runs, G and the same G "
+                  "trained with all labels, their conditional accuracy and FID at each latent scale both "
+                  "were judged at, and the FID ratio; with several pairs (seeds), also each scale's mean "
+                  "± std over them.")
 flags.DEFINE_integer("curve_every", 4000, "Steps between the columns of --table=curve.", lower_bound=1)
 
 
@@ -150,14 +151,36 @@ def generator_rows(run_dir, reference_dir):
 
 
 def _print_generator(run_dirs):
-    if len(run_dirs) != 2:
-        raise app.UsageError("--table=generator takes two runs, G and its all-labels reference; "
-                             f"got {len(run_dirs)}")
-    print("| latent scale | conditional accuracy | FID | reference FID | FID ratio | ≥ 99 % and ≤ 1.25× |")
-    print("|---|---|---|---|---|---|")
-    for row in generator_rows(*run_dirs):
-        print(f"| {row['latent_scale']:g} | {100 * row['conditional_accuracy']:.2f} % | {row['fid']:.1f} | "
-              f"{row['reference_fid']:.1f} | {row['fid_ratio']:.2f} | {'yes' if row['meets_both'] else 'no'} |")
+    if len(run_dirs) < 2 or len(run_dirs) % 2:
+        raise app.UsageError("--table=generator takes pairs of runs, each G then its all-labels reference "
+                             f"(G1 REF1 [G2 REF2 …]); got {len(run_dirs)} run(s)")
+    pairs = list(zip(run_dirs[::2], run_dirs[1::2]))
+    several = len(pairs) > 1
+    print(("| G |" if several else "|") +
+          " latent scale | conditional accuracy | FID | reference FID | FID ratio | ≥ 99 % and ≤ 1.25× |")
+    print("|---" * (7 if several else 6) + "|")
+    rows_by_scale = {}
+    for run_dir, reference_dir in pairs:
+        for row in generator_rows(run_dir, reference_dir):
+            rows_by_scale.setdefault(row["latent_scale"], []).append(row)
+            print((f"| {run_dir} |" if several else "|") +
+                  f" {row['latent_scale']:g} | {100 * row['conditional_accuracy']:.2f} % | {row['fid']:.1f} | "
+                  f"{row['reference_fid']:.1f} | {row['fid_ratio']:.2f} | {'yes' if row['meets_both'] else 'no'} |")
+    if several:
+        _print_generator_means(rows_by_scale)
+
+
+def _print_generator_means(rows_by_scale):
+    """Per latent scale, over the pairs judged at it: mean ± population std, and how many meet both."""
+    print("\n| latent scale | pairs | conditional accuracy | FID ratio | pairs meeting both |")
+    print("|---|---|---|---|---|")
+    for scale in sorted(rows_by_scale, reverse=True):
+        rows = rows_by_scale[scale]
+        accuracy = 100 * np.array([row["conditional_accuracy"] for row in rows])
+        ratio = np.array([row["fid_ratio"] for row in rows])
+        met = sum(row["meets_both"] for row in rows)
+        print(f"| {scale:g} | {len(rows)} | {accuracy.mean():.2f} ± {accuracy.std():.2f} % | "
+              f"{ratio.mean():.2f} ± {ratio.std():.2f} | {met} of {len(rows)} |")
 
 
 def main(argv):

@@ -44,8 +44,28 @@ def test_generator_table_needs_generator_metrics_and_two_runs(tmp_path):
     _report(tmp_path / "full", "eval.json", test_error=0.01, latent_scale=1.0)
     result = _summarize_generator(tmp_path / "g", tmp_path / "full", returncode=1)
     assert "has no generator metrics" in result.stderr and "Traceback" not in result.stderr
-    result = _summarize_generator(tmp_path / "g", returncode=1)
-    assert "takes two runs" in result.stderr
+    for odd in ([tmp_path / "g"], [tmp_path / "g", tmp_path / "full", tmp_path / "g"]):
+        result = _summarize_generator(*odd, returncode=1)
+        assert "takes pairs of runs" in result.stderr and f"got {len(odd)} run(s)" in result.stderr
+
+
+def test_generator_table_of_several_seeds_averages_each_latent_scale(tmp_path):
+    for seed, (accuracy, fid, reference_fid) in enumerate([(0.995, 100.0, 80.0), (0.985, 150.0, 100.0)]):
+        _report(tmp_path / f"g{seed}", "eval_latent_scale_0.5.json", conditional_accuracy=accuracy, fid=fid,
+                latent_scale=0.5)
+        _report(tmp_path / f"full{seed}", "eval_latent_scale_0.5.json", conditional_accuracy=0.99,
+                fid=reference_fid, latent_scale=0.5)
+    # Only the first pair was judged at scale 1: that scale's mean is over one pair.
+    _report(tmp_path / "g0", "eval.json", conditional_accuracy=0.97, fid=200.0, latent_scale=1.0)
+    _report(tmp_path / "full0", "eval.json", conditional_accuracy=0.97, fid=200.0, latent_scale=1.0)
+    lines = _summarize_generator(tmp_path / "g0", tmp_path / "full0", tmp_path / "g1", tmp_path / "full1"
+                                 ).stdout.strip().splitlines()
+    assert lines[2:5] == [f"| {tmp_path / 'g0'} | 1 | 97.00 % | 200.0 | 200.0 | 1.00 | no |",
+                          f"| {tmp_path / 'g0'} | 0.5 | 99.50 % | 100.0 | 80.0 | 1.25 | yes |",
+                          f"| {tmp_path / 'g1'} | 0.5 | 98.50 % | 150.0 | 100.0 | 1.50 | no |"]
+    # Ratios 1.25 and 1.50: mean 1.375, population std 0.125.
+    assert lines[-2:] == ["| 1 | 1 | 97.00 ± 0.00 % | 1.00 ± 0.00 | 0 of 1 |",
+                          "| 0.5 | 2 | 99.00 ± 0.50 % | 1.38 ± 0.12 | 1 of 2 |"]
 
 
 def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
