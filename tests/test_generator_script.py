@@ -39,7 +39,7 @@ def test_generator_table_pairs_the_latent_scales_both_runs_were_judged_at(tmp_pa
                          "| 0.5 | 99.50 % | 100.0 | 90.0 | 1.11 | yes |"]
 
 
-def test_generator_table_needs_generator_metrics_and_two_runs(tmp_path):
+def test_generator_table_needs_generator_metrics_and_pairs_of_runs(tmp_path):
     _report(tmp_path / "g", "eval.json", test_error=0.01, latent_scale=1.0)
     _report(tmp_path / "full", "eval.json", test_error=0.01, latent_scale=1.0)
     result = _summarize_generator(tmp_path / "g", tmp_path / "full", returncode=1)
