@@ -38,6 +38,9 @@ HELP = {
     "generator_feature_matching_weight": "Weight of G's feature matching on C's last hidden layer.",
     "generator_classification_weight": "Weight of C's cross-entropy on G's samples in G's loss "
                                        "(after warm-up).",
+    "generator_mode_seeking_weight": "pseudo_label: weight of MSGAN's mode-seeking term in G's loss, "
+                                     "1 / (mean |G(z, y) - G(z', y)| / mean |z - z'|), against a G that "
+                                     "draws one image per class whatever its latent (0: off).",
     "class_balance_weight": "improved_gan / triple_gan: weight of KL(uniform || C's mean prediction on "
                             "the unlabeled batch), against whole classes merging into one cluster "
                             "(Triple-GAN's balance term). loss/classifier/balance is logged at any weight.",

@@ -64,6 +64,9 @@ class Config:
     generator_adversarial_weight: float = 0.1
     generator_feature_matching_weight: float = 1.0
     generator_classification_weight: float = 0.0
+    # pseudo_label: weight of MSGAN's mode-seeking term in G's loss (losses.mode_seeking), against a G
+    # that ignores its latent within one class (seed 2's G drew one 5 for every latent; docs/RESULTS.md).
+    generator_mode_seeking_weight: float = 0.0
     # improved_gan / triple_gan: random shift of C's labeled images, in pixels. At 2 it took MNIST-20
     # seed 1 from 31.0 % to 4.7 % at 16k steps; at MNIST-100 it led early and fell behind (docs/RESULTS.md).
     augment_shift: int = 0
@@ -188,7 +191,8 @@ class Config:
         for name in ("collapse_threshold", "collapse_check_after"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0; received {getattr(self, name)}")
-        for name in ("class_balance_weight", "classifier_entropy_weight", "unlabeled_consistency_weight"):
+        for name in ("class_balance_weight", "classifier_entropy_weight", "unlabeled_consistency_weight",
+                     "generator_mode_seeking_weight"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0; received {getattr(self, name)}")
         if self.consistency_cutout < 0:
@@ -252,6 +256,9 @@ class Config:
         if self.strategy not in distribute.STRATEGIES:
             raise ConfigError(f"strategy must be one of {list(distribute.STRATEGIES)}; received "
                               f"{self.strategy!r}")
+        if self.generator_mode_seeking_weight and self.method != "pseudo_label":
+            raise ConfigError(f"generator_mode_seeking_weight applies to --method=pseudo_label only; received "
+                              f"method={self.method!r}")
         if not self.output_dir:
             raise ConfigError("output_dir is required")
         if self.classifier_from:

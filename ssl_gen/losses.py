@@ -151,6 +151,15 @@ def generator_loss(pair_logits, fake_features, real_features, classifier_logits,
     return components
 
 
+def mode_seeking(images, other_images, latents, other_latents, epsilon=1e-5):
+    """MSGAN's term (Mao et al., 2019; HelenMao/MSGAN): 1 / (mean |x − x'| / mean |z − z'| + ε) for
+    G's images x, x' from latents z, z' with the same labels. Minimising it pays G for using its
+    latent within a class, which feature matching and D's per-image judgement do not."""
+    image_distance = _mean(tf.abs(tf.cast(images, tf.float32) - tf.cast(other_images, tf.float32)))
+    latent_distance = _mean(tf.abs(tf.cast(latents, tf.float32) - tf.cast(other_latents, tf.float32)))
+    return 1.0 / (image_distance / latent_distance + epsilon)
+
+
 # --- M2 (Kingma et al., 2014): per-example terms of the variational bound, in nats -------------------
 
 def gaussian_kl_to_standard_normal(mean, log_variance):

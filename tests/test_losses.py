@@ -233,3 +233,23 @@ def test_weighted_pair_discriminator_ignores_pairs_of_weight_zero():
     parts = losses.weighted_pair_discriminator_loss(real, np.array([1.0, 0.0]), np.array([0.0], np.float32))
     assert float(parts["real"]) == pytest.approx(_softplus(-2.0), rel=1e-6)
     assert float(parts["generated"]) == pytest.approx(np.log(2.0), rel=1e-6)
+
+
+def test_mode_seeking_is_the_inverse_of_image_distance_over_latent_distance():
+    images, others = tf.constant([[0.0, 0.0], [1.0, 1.0]]), tf.constant([[1.0, 1.0], [1.0, 1.0]])
+    latents, other_latents = tf.constant([[0.0], [0.0]]), tf.constant([[2.0], [-2.0]])
+    # mean |x - x'| = 0.5, mean |z - z'| = 2
+    assert float(losses.mode_seeking(images, others, latents, other_latents)) == pytest.approx(
+        1.0 / (0.25 + 1e-5), rel=1e-6)
+
+
+def test_mode_seeking_falls_as_images_from_different_latents_move_apart():
+    latents, other_latents = tf.zeros([4, 3]), tf.ones([4, 3])
+    images = tf.Variable(tf.fill([4, 5], 0.5))
+    others = tf.fill([4, 5], 0.4)
+    with tf.GradientTape() as tape:
+        value = losses.mode_seeking(images, others, latents, other_latents)
+    gradient = tape.gradient(value, images)
+    assert np.all(gradient.numpy() < 0)  # raising the images (away from `others`) lowers the loss
+    same = losses.mode_seeking(others, others, latents, other_latents)
+    assert float(same) == pytest.approx(1e5) and float(same) > float(value)

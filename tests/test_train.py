@@ -226,6 +226,42 @@ def test_a_generator_trains_on_a_finished_runs_fixed_classifier(tmp_path, mnist_
     assert {"loss/discriminator", "loss/generator"} <= set(rows[0])
 
 
+def _generator_weights(run_dir):
+    config = ssl_config.load(str(run_dir))
+    method = methods.create(config, data.load_npz(config.data_path).spec, total_steps=config.train_steps)
+    method.build()
+    checkpoint = tf.train.Checkpoint(generator=trackable(method.generator))
+    checkpoint.restore(tf.train.latest_checkpoint(str(run_dir / "checkpoints"))).expect_partial()
+    return [weight.numpy() for weight in method.generator.trainable_weights]  # not batch norm's statistics
+
+
+def test_the_mode_seeking_term_is_logged_and_moves_the_generator(tmp_path, mnist_small_path):
+    runs_by_weight = {}
+    for weight in (0.0, 1.0):
+        run_dir = tmp_path / f"weight_{weight}"
+        train.run(tiny_config(run_dir, mnist_small_path, method="pseudo_label", train_steps=3,
+                              generator_mode_seeking_weight=weight))
+        runs_by_weight[weight] = run_dir
+    off, on = _metric_rows(runs_by_weight[0.0]), _metric_rows(runs_by_weight[1.0])
+    assert "loss/generator/mode_seeking" not in off[0]
+    assert 0.0 < float(on[-1]["loss/generator/mode_seeking"]) < 1e5  # finite: G's images differ by latent
+    # Same seed, data and steps: only the term's gradient can make the two generators differ.
+    differences = [np.abs(a - b).max() for a, b in zip(_generator_weights(runs_by_weight[0.0]),
+                                                       _generator_weights(runs_by_weight[1.0]))]
+    assert max(differences) > 1e-6
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    (dict(method="pseudo_label", generator_mode_seeking_weight=-1.0),
+     "generator_mode_seeking_weight must be >= 0; received -1.0"),
+    (dict(method="triple_gan", generator_mode_seeking_weight=1.0),
+     "applies to --method=pseudo_label only; received method='triple_gan'"),
+])
+def test_a_bad_mode_seeking_weight_is_refused(tmp_path, mnist_small_path, overrides, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        tiny_config(tmp_path / "run", mnist_small_path, **overrides).validate()
+
+
 @pytest.mark.parametrize("overrides, fragment", [
     (dict(seed=2), "seed: .* has 1, received 2"),
     (dict(num_labeled=30), "num_labeled: .* has 20, received 30"),

@@ -9,6 +9,8 @@ G matches the mean of D's last hidden layer on the pseudo-labeled pairs (Improve
 here on pairs, so it is conditional) plus `generator_adversarial_weight` times the non-saturating loss
 through D. G and D train at `gan_learning_rate`; at the classifier's 3e-3, with the non-saturating loss
 alone or with feature matching, D's loss fell to 0 and G saturated into one image by step 4,000.
+`generator_mode_seeking_weight` adds MSGAN's term (losses.mode_seeking), for which G draws each label a
+second time from another row's latent.
 The networks and their bookkeeping (weight-norm init, averaging, checkpoint, classify / generate) are
 Triple-GAN's; only the objectives differ.
 
@@ -107,5 +109,10 @@ class PseudoLabel(TripleGan):
                 pair_logits, features, reference_features, self.classifier(generated, training=False),
                 generated_labels, config.generator_adversarial_weight, config.generator_feature_matching_weight,
                 config.generator_classification_weight, batch_mean=distribute.global_batch_mean)
+            if config.generator_mode_seeking_weight:
+                other_latents = tf.roll(latents, 1, axis=0)  # each label with another row's latent
+                others = self.generator(other_latents, generated_labels, training=True)
+                parts["mode_seeking"] = losses.mode_seeking(generated, others, latents, other_latents)
+                parts["total"] += config.generator_mode_seeking_weight * parts["mode_seeking"]
         apply_gradients(tape, parts["total"], self.generator, self.generator_optimizer)
         return parts
