@@ -6,6 +6,7 @@
 #   4. the same G/D with every training image labeled, the FID reference ($REFERENCE_RUN);
 #   5. both Gs judged with latents shrunk to each of $LATENT_SCALES, then the table of conditional
 #      accuracy, FID and FID ratio (benchmarks/summarize.py --table=generator).
+# MODE_SEEKING_WEIGHT (default 0) is G's mode-seeking weight in stages 3 and 4 (session 39's runs: 1).
 # Extra flags go to all three training stages (e.g. --mixed_precision). Resumable: rerunning the same
 # command continues each unfinished stage from its checkpoints; finished ones are judged again.
 set -euo pipefail
@@ -28,7 +29,8 @@ if [[ ${TRAIN_CLASSIFIER:-1} != 0 ]]; then
   RUN_DIR=$classifier_run "$root/benchmarks/mnist.sh" 100 "$seed" --preset=mnist100_feet "$@"
 fi
 # Weight 3 on C's cross-entropy of G's samples: the setting the RESULTS tables measure.
-generator_flags=(--method=pseudo_label --generator_classification_weight=3 --train_steps="$generator_steps")
+generator_flags=(--method=pseudo_label --generator_classification_weight=3 --train_steps="$generator_steps"
+                 --generator_mode_seeking_weight="${MODE_SEEKING_WEIGHT:-0}")
 RUN_DIR=$generator_run "$root/benchmarks/mnist.sh" 100 "$seed" "${generator_flags[@]}" \
   --classifier_from="$classifier_run" "$@"
 RUN_DIR=$reference_run "$root/benchmarks/mnist.sh" "$all_labels" "$seed" "${generator_flags[@]}" "$@"

@@ -71,7 +71,7 @@ def test_generator_table_of_several_seeds_averages_each_latent_scale(tmp_path):
 def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
     env = {**SUBPROCESS_ENV, "SSL_GEN_CACHE": str(tmp_path / "cache"), "MNIST_NPZ": mnist_small_path,
            "CLASSIFIER_RUN": str(tmp_path / "c"), "GENERATOR_RUN": str(tmp_path / "g"),
-           "REFERENCE_RUN": str(tmp_path / "full"), "LATENT_SCALES": "0.5"}
+           "REFERENCE_RUN": str(tmp_path / "full"), "LATENT_SCALES": "0.5", "MODE_SEEKING_WEIGHT": "0.5"}
     # A one-epoch evaluator first, which the script keeps instead of training its own.
     subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "train_evaluator.py"),
                     f"--data_path={mnist_small_path}", "--epochs=1"], env=env, check=True, timeout=600)
@@ -87,6 +87,8 @@ def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
     assert configs["g"]["classifier_from"] == str(tmp_path / "c") and configs["g"]["num_labeled"] == 100
     # The reference has every training image labeled.
     assert configs["full"]["num_labeled"] == 1000 and configs["full"]["method"] == "pseudo_label"
+    # The mode-seeking weight reaches G and its reference, not C's stage (whose method refuses it).
+    assert [configs[name]["generator_mode_seeking_weight"] for name in ("c", "g", "full")] == [0.0, 0.5, 0.5]
     for name in ("g", "full"):
         assert json.load(open(tmp_path / name / "eval_latent_scale_0.5.json"))["fid"] > 0
     # TRAIN_CLASSIFIER=0 trains no C: the G stage takes CLASSIFIER_RUN as it is, here not a run at all.
