@@ -202,14 +202,20 @@ def test_a_run_from_before_a_setting_existed_resumes_with_the_behaviour_it_was_t
                                              "train_steps": {"from": 3, "to": 5}}}]
 
 
-def _classifier_weights(run_dir):
-    """The averaged C of a run's latest checkpoint, as arrays."""
+def _restored_network(run_dir, name):
+    """The network `name` (a checkpoint item) of a run's latest checkpoint."""
     config = ssl_config.load(str(run_dir))
     method = methods.create(config, data.load_npz(config.data_path).spec, total_steps=config.train_steps)
     method.build()
-    checkpoint = tf.train.Checkpoint(classifier_average=trackable(method.classifier_average))
+    network = getattr(method, name)
+    checkpoint = tf.train.Checkpoint(**{name: trackable(network)})
     checkpoint.restore(tf.train.latest_checkpoint(str(run_dir / "checkpoints"))).expect_partial()
-    return [weight.numpy() for weight in method.classifier_average.weights]
+    return network
+
+
+def _classifier_weights(run_dir):
+    """The averaged C of a run's latest checkpoint, as arrays."""
+    return [weight.numpy() for weight in _restored_network(run_dir, "classifier_average").weights]
 
 
 def test_a_generator_trains_on_a_finished_runs_fixed_classifier(tmp_path, mnist_small_path):
@@ -227,12 +233,8 @@ def test_a_generator_trains_on_a_finished_runs_fixed_classifier(tmp_path, mnist_
 
 
 def _generator_weights(run_dir):
-    config = ssl_config.load(str(run_dir))
-    method = methods.create(config, data.load_npz(config.data_path).spec, total_steps=config.train_steps)
-    method.build()
-    checkpoint = tf.train.Checkpoint(generator=trackable(method.generator))
-    checkpoint.restore(tf.train.latest_checkpoint(str(run_dir / "checkpoints"))).expect_partial()
-    return [weight.numpy() for weight in method.generator.trainable_weights]  # not batch norm's statistics
+    # Trainable only: the term's extra G pass also moves batch norm's statistics.
+    return [weight.numpy() for weight in _restored_network(run_dir, "generator").trainable_weights]
 
 
 def test_the_mode_seeking_term_is_logged_and_moves_the_generator(tmp_path, mnist_small_path):
