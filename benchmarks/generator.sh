@@ -6,7 +6,8 @@
 #   4. the same G/D with every training image labeled, the FID reference ($REFERENCE_RUN);
 #   5. both Gs judged with latents shrunk to each of $LATENT_SCALES, then the table of conditional
 #      accuracy, FID and FID ratio (benchmarks/summarize.py --table=generator).
-# MODE_SEEKING_WEIGHT (default 0) is G's mode-seeking weight in stages 3 and 4 (session 39's runs: 1).
+# MODE_SEEKING_WEIGHT (default 1) is G's mode-seeking weight in stages 3 and 4: with it all five seeds
+# meet both generator targets (sessions 39-40); 0 reproduces the earlier tables and their run names.
 # Extra flags go to all three training stages (e.g. --mixed_precision). Resumable: rerunning the same
 # command continues each unfinished stage from its checkpoints; finished ones are judged again.
 set -euo pipefail
@@ -14,13 +15,20 @@ seed=${1:?usage: benchmarks/generator.sh SEED [flags]}
 shift 1
 root=$(cd "$(dirname "$0")/.." && pwd)
 data=${MNIST_NPZ:-$root/../shared/data/mnist.npz}
-classifier_run=${CLASSIFIER_RUN:-$root/runs/mnist100_feet_seed$seed}
-generator_run=${GENERATOR_RUN:-$root/runs/cgan/feet_s${seed}_w3}
-reference_run=${REFERENCE_RUN:-$root/runs/cgan/full_s${seed}_w3}
+runs=${RUNS_ROOT:-$root/runs}
+mode_seeking_weight=${MODE_SEEKING_WEIGHT:-1}
+# A weight in the default run names, so a rerun with another weight never resumes (or re-judges) a run
+# trained with a different one.
+[[ $mode_seeking_weight =~ ^0*\.?0*$ ]] && weight_suffix="" || weight_suffix="_ms$mode_seeking_weight"
+classifier_run=${CLASSIFIER_RUN:-$runs/mnist100_feet_seed$seed}
+generator_run=${GENERATOR_RUN:-$runs/cgan/feet_s${seed}_w3$weight_suffix}
+reference_run=${REFERENCE_RUN:-$runs/cgan/full_s${seed}_w3$weight_suffix}
 latent_scales=${LATENT_SCALES:-0.75 0.5}
 generator_steps=${GENERATOR_STEPS:-20000}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+echo "generator.sh: C $classifier_run, G $generator_run, reference $reference_run," \
+  "mode-seeking weight $mode_seeking_weight" >&2
 all_labels=$(python -c "import numpy as np, sys; print(len(np.load(sys.argv[1])['y_train']))" "$data")
 
 python "$root/experiments/train_evaluator.py" --data_path="$data" --if_missing --alsologtostderr
@@ -30,7 +38,7 @@ if [[ ${TRAIN_CLASSIFIER:-1} != 0 ]]; then
 fi
 # Weight 3 on C's cross-entropy of G's samples: the setting the RESULTS tables measure.
 generator_flags=(--method=pseudo_label --generator_classification_weight=3 --train_steps="$generator_steps"
-                 --generator_mode_seeking_weight="${MODE_SEEKING_WEIGHT:-0}")
+                 --generator_mode_seeking_weight="$mode_seeking_weight")
 RUN_DIR=$generator_run "$root/benchmarks/mnist.sh" 100 "$seed" "${generator_flags[@]}" \
   --classifier_from="$classifier_run" "$@"
 RUN_DIR=$reference_run "$root/benchmarks/mnist.sh" "$all_labels" "$seed" "${generator_flags[@]}" "$@"

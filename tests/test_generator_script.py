@@ -69,9 +69,10 @@ def test_generator_table_of_several_seeds_averages_each_latent_scale(tmp_path):
 
 
 def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
+    # Default run names under RUNS_ROOT, and the default mode-seeking weight (1).
     env = {**SUBPROCESS_ENV, "SSL_GEN_CACHE": str(tmp_path / "cache"), "MNIST_NPZ": mnist_small_path,
-           "CLASSIFIER_RUN": str(tmp_path / "c"), "GENERATOR_RUN": str(tmp_path / "g"),
-           "REFERENCE_RUN": str(tmp_path / "full"), "LATENT_SCALES": "0.5", "MODE_SEEKING_WEIGHT": "0.5"}
+           "RUNS_ROOT": str(tmp_path), "LATENT_SCALES": "0.5"}
+    env.pop("MODE_SEEKING_WEIGHT", None)
     # A one-epoch evaluator first, which the script keeps instead of training its own.
     subprocess.run([sys.executable, os.path.join(ROOT, "experiments", "train_evaluator.py"),
                     f"--data_path={mnist_small_path}", "--epochs=1"], env=env, check=True, timeout=600)
@@ -82,20 +83,27 @@ def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
     assert "kept from" in result.stderr
     rows = result.stdout.strip().splitlines()[-2:]
     assert rows[0].startswith("| 1 | ") and rows[1].startswith("| 0.5 | ")
-    configs = {name: json.load(open(tmp_path / name / "config.json")) for name in ("c", "g", "full")}
+    runs = {"c": tmp_path / "mnist100_feet_seed3", "g": tmp_path / "cgan" / "feet_s3_w3_ms1",
+            "full": tmp_path / "cgan" / "full_s3_w3_ms1"}
+    configs = {name: json.load(open(run / "config.json")) for name, run in runs.items()}
     assert configs["c"]["augment_foot_classes"] == [1, 9] and configs["c"]["seed"] == 3
-    assert configs["g"]["classifier_from"] == str(tmp_path / "c") and configs["g"]["num_labeled"] == 100
+    assert configs["g"]["classifier_from"] == str(runs["c"]) and configs["g"]["num_labeled"] == 100
     # The reference has every training image labeled.
     assert configs["full"]["num_labeled"] == 1000 and configs["full"]["method"] == "pseudo_label"
     # The mode-seeking weight reaches G and its reference, not C's stage (whose method refuses it).
-    assert [configs[name]["generator_mode_seeking_weight"] for name in ("c", "g", "full")] == [0.0, 0.5, 0.5]
+    assert [configs[name]["generator_mode_seeking_weight"] for name in ("c", "g", "full")] == [0.0, 1.0, 1.0]
     for name in ("g", "full"):
-        assert json.load(open(tmp_path / name / "eval_latent_scale_0.5.json"))["fid"] > 0
+        assert json.load(open(runs[name] / "eval_latent_scale_0.5.json"))["fid"] > 0
     # TRAIN_CLASSIFIER=0 trains no C: the G stage takes CLASSIFIER_RUN as it is, here not a run at all.
-    env.update(TRAIN_CLASSIFIER="0", CLASSIFIER_RUN=str(tmp_path / "none"), GENERATOR_RUN=str(tmp_path / "g2"))
-    result = subprocess.run(["bash", os.path.join(ROOT, "benchmarks", "generator.sh"), "3", "--train_steps=4",
-                             *TINY_FLAGS], env=env, capture_output=True, text=True, timeout=900)
-    assert result.returncode != 0 and f"no config.json in {str(tmp_path / 'none')!r}" in result.stderr
+    # Each weight names its own runs, and weight 0 the earlier tables' names.
+    env.update(TRAIN_CLASSIFIER="0", CLASSIFIER_RUN=str(tmp_path / "none"))
+    for weight, suffix in (("0.5", "_ms0.5"), ("0", "")):
+        result = subprocess.run(["bash", os.path.join(ROOT, "benchmarks", "generator.sh"), "3",
+                                 "--train_steps=4", *TINY_FLAGS], env={**env, "MODE_SEEKING_WEIGHT": weight},
+                                capture_output=True, text=True, timeout=900)
+        assert result.returncode != 0 and f"no config.json in {str(tmp_path / 'none')!r}" in result.stderr
+        assert (f"G {tmp_path / 'cgan' / ('feet_s3_w3' + suffix)}, reference "
+                f"{tmp_path / 'cgan' / ('full_s3_w3' + suffix)}, mode-seeking weight {weight}") in result.stderr
     assert not os.path.exists(tmp_path / "none")
 
 
