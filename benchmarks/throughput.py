@@ -6,10 +6,13 @@ Any training flag applies (--batch_size, --mixed_precision, --jit_compile, …).
 It also times the step's matmuls alone (the ceiling no other change can lift), and --remove=noise,…
 times the step with that work left out: an upper bound, not a configuration (the step then trains wrong).
 --matmul_shapes also times each distinct matmul of the step alone: which shapes keep the ceiling low.
-TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS limit both the peak and the step; the line records them,
-and whether the step ran ssl_gen's native kernels (SSL_GEN_NATIVE_OPS=off times it without them). The
-FLOP count is TensorFlow's, which does not see inside those kernels: with them, the step's few
-element-wise FLOPs they do are left out, so its fraction of peak is, if anything, understated.
+TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS limit both the peak and the step; the line records them.
+The peak is the best of one chain of matmuls and of one chain per core run at once (by chain count in
+matmul_peak_gflops_by_chains), so a step that spreads one-thread ops over the cores is held to the
+whole machine's peak. It also records whether the step ran ssl_gen's native kernels
+(SSL_GEN_NATIVE_OPS=off times it without them). The FLOP count is TensorFlow's, which does not see
+inside those kernels: with them, the step's few element-wise FLOPs they do are left out, so its
+fraction of peak is, if anything, understated.
 """
 
 import json
@@ -46,7 +49,8 @@ def main(argv):
     else:
         data = runs.load_data(config)
     dtype = tf.bfloat16 if config.mixed_precision else tf.float32
-    peak = profiling.matmul_peak(FLAGS.matmul_size, dtype)
+    peaks = profiling.matmul_peak_by_chains(FLAGS.matmul_size, dtype)
+    peak = max(peaks.values())
     step = profiling.measure_train_step(config, data, FLAGS.steps, FLAGS.warmup, FLAGS.remove,
                                         FLAGS.matmul_shapes)
     print(json.dumps({
@@ -57,7 +61,9 @@ def main(argv):
         "inter_op_threads": os.environ.get("TF_NUM_INTEROP_THREADS", "default"),
         "native_kernels": native.supports(dtype),
         "native_activation_kernels": native.supports(dtype, native.ACTIVATION_DTYPES),
-        "matmul_peak_gflops": round(peak / 1e9, 2), "step_gflop": round(step["step_flops"] / 1e9, 3),
+        "matmul_peak_gflops": round(peak / 1e9, 2),
+        "matmul_peak_gflops_by_chains": {chains: round(rate / 1e9, 2) for chains, rate in peaks.items()},
+        "step_gflop": round(step["step_flops"] / 1e9, 3),
         "steps_per_second": round(step["steps_per_second"], 2),
         "seconds_per_step": round(1.0 / step["steps_per_second"], 4),
         "achieved_gflops": round(step["achieved_flops"] / 1e9, 3),

@@ -7,6 +7,7 @@ networks and batch the config builds.
 
 import collections
 import contextlib
+import os
 import time
 
 import numpy as np
@@ -18,28 +19,55 @@ from ssl_gen import layers, methods, optim
 from ssl_gen.trainer import resolve_jit_compile
 
 
+def usable_cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def matmul_peak(size=2048, dtype=tf.float32, seconds=3.0):
-    """FLOP/s of a chain of size×size matmuls (2·size³ FLOPs each), best of several timed blocks.
+    """This machine's dense-matmul peak in FLOP/s: the best of one chain and of one chain per core."""
+    return max(matmul_peak_by_chains(size, dtype, seconds).values())
 
-    Each product feeds the next and the whole result is summed, so no matmul can be skipped; B is
-    scaled by 1/√size so the chain neither overflows nor vanishes.
+
+def matmul_peak_by_chains(size=2048, dtype=tf.float32, seconds=3.0, chain_counts=None):
+    """{chains: FLOP/s} of independent chains of size×size matmuls run at once, best of timed blocks.
+
+    One chain alone can use the cores only through a matmul's own threads; with one intra-op thread
+    (TF_NUM_INTRAOP_THREADS=1) the step still spreads independent ops over the inter-op threads, and a
+    single chain would then measure one core's peak against a step that uses them all. So a chain per
+    core is timed too.
     """
-    a = tf.cast(tf.random.normal((size, size)), dtype)
-    b = tf.cast(tf.random.normal((size, size)) / size ** 0.5, dtype)
-    repeats = 10
+    counts = chain_counts or sorted({1, usable_cores()})
+    return {chains: _chain_rate(size, dtype, seconds, chains) for chains in counts}
 
+
+def matmul_chains(size, chains, repeats=10):
+    """A tf.function of `chains` independent chains of `repeats` matmuls, and its FLOPs per call.
+
+    Each product feeds the next and every result is summed, so no matmul can be skipped; B is scaled
+    by 1/√size so the chains neither overflow nor vanish.
+    """
     @tf.function
-    def block(a, b):
-        for _ in range(repeats):
-            a = tf.matmul(a, b)
-        return tf.reduce_sum(tf.cast(a, tf.float32))
+    def block(starts, b):
+        total = tf.constant(0.0)
+        for a in starts:
+            for _ in range(repeats):
+                a = tf.matmul(a, b)
+            total += tf.reduce_sum(tf.cast(a, tf.float32))
+        return total
 
-    block(a, b).numpy()
+    return block, chains * repeats * 2 * size ** 3
+
+
+def _chain_rate(size, dtype, seconds, chains):
+    starts = [tf.cast(tf.random.normal((size, size)), dtype) for _ in range(chains)]
+    b = tf.cast(tf.random.normal((size, size)) / size ** 0.5, dtype)
+    block, flops = matmul_chains(size, chains)
+    block(starts, b).numpy()
     best, deadline = 0.0, time.time() + seconds
     while time.time() < deadline:
         start = time.perf_counter()
-        block(a, b).numpy()
-        best = max(best, repeats * 2 * size ** 3 / (time.perf_counter() - start))
+        block(starts, b).numpy()
+        best = max(best, flops / (time.perf_counter() - start))
     return best
 
 

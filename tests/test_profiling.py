@@ -22,6 +22,20 @@ def test_graph_flops_counts_a_matmul_as_two_m_n_k():
 def test_matmul_peak_is_positive_and_below_an_impossible_rate():
     peak = profiling.matmul_peak(size=256, seconds=0.5)
     assert 1e8 < peak < 1e14
+    rates = profiling.matmul_peak_by_chains(size=128, seconds=0.2, chain_counts=(1, 3))
+    assert sorted(rates) == [1, 3] and all(1e8 < rate < 1e14 for rate in rates.values())
+
+
+def test_matmul_chains_are_independent_and_counted():
+    block, flops = profiling.matmul_chains(size=16, chains=3, repeats=4)
+    concrete = block.get_concrete_function([tf.TensorSpec((16, 16))] * 3, tf.TensorSpec((16, 16)))
+    matmuls = [op for op in concrete.graph.get_operations() if op.type == "MatMul"]
+    # Three chains: three products start from an input, each of the others from the previous product.
+    first_inputs = [op.inputs[0].op.type for op in matmuls]
+    assert len(matmuls) == 12 and first_inputs.count("Placeholder") == 3
+    assert first_inputs.count("MatMul") == 9
+    # The FLOPs a block is credited with are those of the matmuls it runs.
+    assert flops == len(matmuls) * 2 * 16 ** 3
 
 
 def test_train_step_flops_grow_with_the_batch(tmp_path):
@@ -124,6 +138,8 @@ def test_throughput_script_prints_its_measurements(tmp_path):
     assert report["fraction_of_peak"] == pytest.approx(
         report["achieved_gflops"] / report["matmul_peak_gflops"], rel=0.05, abs=1e-4)
     assert report["removed"] == ["noise", "input_pipeline"]
+    by_chains = report["matmul_peak_gflops_by_chains"]
+    assert "1" in by_chains and report["matmul_peak_gflops"] == max(by_chains.values())
     # Wide enough layers for the matmuls to be ≥ 90 % of the FLOPs, where the script reports a ceiling.
     assert 0.9 * report["step_gflop"] <= report["matmul_gflop"] <= report["step_gflop"]
     # The step's matmuls alone take less time than the step does.
