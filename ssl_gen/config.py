@@ -256,9 +256,9 @@ class Config:
         if self.strategy not in distribute.STRATEGIES:
             raise ConfigError(f"strategy must be one of {list(distribute.STRATEGIES)}; received "
                               f"{self.strategy!r}")
-        if self.generator_mode_seeking_weight and self.method != "pseudo_label":
-            raise ConfigError(f"generator_mode_seeking_weight applies to --method=pseudo_label only; received "
-                              f"method={self.method!r}")
+        for name in ("generator_mode_seeking_weight", "classifier_from"):
+            if getattr(self, name) and self.method != "pseudo_label":
+                raise ConfigError(f"{name} applies to --method=pseudo_label only; received method={self.method!r}")
         if not self.output_dir:
             raise ConfigError("output_dir is required")
         if self.classifier_from:
@@ -267,9 +267,6 @@ class Config:
 
     def _check_classifier_source(self):
         """The source run must hold the same C, trained on the same data and labeled split as this run."""
-        if self.method != "pseudo_label":
-            raise ConfigError(f"classifier_from applies to --method=pseudo_label only; received "
-                              f"method={self.method!r}")
         source = load(self.classifier_from)
         same = ("dataset", "num_labeled", "seed", "architecture", "classifier_units", "classifier_channels")
         differences = [f"{name}: {self.classifier_from} has {getattr(source, name)!r}, received "

@@ -257,7 +257,7 @@ def test_the_mode_seeking_term_is_logged_and_moves_the_generator(tmp_path, mnist
     (dict(method="pseudo_label", generator_mode_seeking_weight=-1.0),
      "generator_mode_seeking_weight must be >= 0; received -1.0"),
     (dict(method="triple_gan", generator_mode_seeking_weight=1.0),
-     "applies to --method=pseudo_label only; received method='triple_gan'"),
+     "generator_mode_seeking_weight applies to --method=pseudo_label only; received method='triple_gan'"),
 ])
 def test_a_bad_mode_seeking_weight_is_refused(tmp_path, mnist_small_path, overrides, fragment):
     with pytest.raises(ConfigError, match=fragment):
@@ -268,7 +268,7 @@ def test_a_bad_mode_seeking_weight_is_refused(tmp_path, mnist_small_path, overri
     (dict(seed=2), "seed: .* has 1, received 2"),
     (dict(num_labeled=30), "num_labeled: .* has 20, received 30"),
     (dict(classifier_units=(64, 16)), r"classifier_units: .* has \(32, 16\), received \(64, 16\)"),
-    (dict(method="improved_gan"), "applies to --method=pseudo_label only"),
+    (dict(method="improved_gan"), "classifier_from applies to --method=pseudo_label only"),
 ])
 def test_a_classifier_source_that_does_not_match_is_refused(tmp_path, mnist_small_path, overrides, fragment):
     source = tmp_path / "source"
