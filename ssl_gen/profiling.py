@@ -19,24 +19,20 @@ from ssl_gen import layers, methods, optim
 from ssl_gen.trainer import resolve_jit_compile
 
 
-def usable_cores():
+def _usable_cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-def matmul_peak(size=2048, dtype=tf.float32, seconds=3.0):
-    """This machine's dense-matmul peak in FLOP/s: the best of one chain and of one chain per core."""
-    return max(matmul_peak_by_chains(size, dtype, seconds).values())
 
 
 def matmul_peak_by_chains(size=2048, dtype=tf.float32, seconds=3.0, chain_counts=None):
     """{chains: FLOP/s} of independent chains of size×size matmuls run at once, best of timed blocks.
+    The machine's dense-matmul peak is the best of these rates.
 
     One chain alone can use the cores only through a matmul's own threads; with one intra-op thread
     (TF_NUM_INTRAOP_THREADS=1) the step still spreads independent ops over the inter-op threads, and a
     single chain would then measure one core's peak against a step that uses them all. So a chain per
     core is timed too.
     """
-    counts = chain_counts or sorted({1, usable_cores()})
+    counts = chain_counts or sorted({1, _usable_cores()})
     return {chains: _chain_rate(size, dtype, seconds, chains) for chains in counts}
 
 
