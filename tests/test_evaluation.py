@@ -43,6 +43,12 @@ def test_conditional_accuracy_of_real_images_equals_evaluator_accuracy(small_dat
     assert generator_metrics.conditional_accuracy(tiny_evaluator, images, shuffled) != accuracy
 
 
+def test_accuracy_per_class_finds_the_class_drawn_badly():
+    labels = np.array([0, 0, 1, 1, 1, 1])
+    predictions = np.array([0, 0, 1, 2, 2, 1])
+    assert generator_metrics.accuracy_per_class(predictions, labels, 3) == [1.0, 0.5, None]
+
+
 def test_confusion_matrix_per_class_error_and_ece():
     labels = np.array([0, 0, 1, 1])
     predictions = np.array([0, 1, 1, 1])
@@ -73,6 +79,8 @@ def test_evaluate_run_writes_the_full_report(small_data, mnist_small_path, tiny_
         assert key in saved, key
     assert saved == json.loads(json.dumps(result))
     assert len(saved["per_class_error"]) == 10 and 0 <= saved["conditional_accuracy"] <= 1
+    # Every class has as many samples, so the overall accuracy is the per-class mean.
+    assert np.mean(saved["conditional_accuracy_per_class"]) == pytest.approx(saved["conditional_accuracy"])
     # An untrained generator is far from the data; the real-data floor is much closer.
     assert saved["fid"] > saved["real_data_floor"]["fid"]
     for image in ("samples_by_class", "interpolation", "nearest_neighbours", "confusion_matrix",

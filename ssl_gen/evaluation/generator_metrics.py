@@ -25,6 +25,13 @@ def conditional_accuracy(evaluator, images, labels):
     return float(np.mean(evaluator.predict(images) == labels))
 
 
+def accuracy_per_class(predictions, labels, num_classes):
+    """Per class k, the fraction of images conditioned on k that were read as k (None if none were drawn):
+    a generator can pass the mean and still draw one class badly."""
+    return [float(np.mean(predictions[labels == k] == k)) if np.any(labels == k) else None
+            for k in range(num_classes)]
+
+
 def mean_pairwise_distance(features, max_samples=300, seed=0):
     if len(features) > max_samples:
         features = features[np.random.default_rng(seed).choice(len(features), max_samples, replace=False)]
@@ -44,7 +51,9 @@ def compare(evaluator, images, labels, reference_features, reference_labels, num
         mine, theirs = features[labels == k], reference_features[reference_labels == k]
         intra.append(distances.fid(mine, theirs))
         diversity.append(mean_pairwise_distance(mine) / mean_pairwise_distance(theirs))
-    return {"conditional_accuracy": conditional_accuracy(evaluator, images, labels),
+    predictions = evaluator.predict(images)
+    return {"conditional_accuracy": float(np.mean(predictions == labels)),
+            "conditional_accuracy_per_class": accuracy_per_class(predictions, labels, num_classes),
             "fid": distances.fid(features, reference_features),
             "kid": kid_mean, "kid_std": kid_std,
             "intra_fid": float(np.mean(intra)),
