@@ -4,6 +4,7 @@ python benchmarks/summarize.py --plot=docs/images/mnist100_error_vs_time.png run
 python benchmarks/summarize.py --table=curve --curve_every=4000 runs/warm/s1 runs/warm/s2
 python benchmarks/summarize.py --table=rates runs/feet/s1 runs/feet/s2
 python benchmarks/summarize.py --table=generator runs/cgan/feet_s1_w3 runs/cgan/full_s1_w3 [G2 REF2 …]
+python benchmarks/summarize.py --table=generator --candidates=4 G1 REF1 …   # the best-of-4 sampler's reports
 """
 
 import glob
@@ -13,7 +14,7 @@ import os
 import numpy as np
 from absl import app, flags
 
-from ssl_gen import cli
+from ssl_gen import cli, sampling
 from ssl_gen import config as config_lib
 from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import plots
@@ -29,6 +30,9 @@ flags.DEFINE_enum("table", "runs", ["runs", "methods", "curve", "rates", "genera
                   "were judged at, and the FID ratio; with several pairs (seeds), also each scale's mean "
                   "± std over them.")
 flags.DEFINE_integer("curve_every", 4000, "Steps between the columns of --table=curve.", lower_bound=1)
+flags.DEFINE_integer("candidates", 1, "--table=generator: read the reports of evaluate.py's best-of-K "
+                     "sampler (eval_best_of_K*.json, in both runs of a pair) instead of G's own draws.",
+                     lower_bound=1)
 
 
 def summarize(run_dir):
@@ -125,13 +129,16 @@ CONDITIONAL_ACCURACY_TARGET = 0.99
 FID_RATIO_TARGET = 1.25
 
 
-def generator_rows(run_dir, reference_dir):
+def generator_rows(run_dir, reference_dir, candidates=1):
     """[{latent_scale, conditional_accuracy, fid, reference_fid, fid_ratio, meets_both}] for each latent
-    scale (G's own draws are 1) with a report in both runs; the reports of best-of-K samplers are left out."""
+    scale (G's own draws are 1) with a report in both runs, of the best-of-`candidates` sampler (1: G's
+    own draws); the reports of other samplers are left out."""
+    prefix = sampling.report_name(candidates)
+
     def reports(directory):
         found = {}
-        shrunk = glob.glob(os.path.join(directory, "eval_latent_scale_*.json"))
-        for path in [os.path.join(directory, "eval.json")] + shrunk:
+        shrunk = glob.glob(os.path.join(directory, prefix + "_latent_scale_*.json"))
+        for path in [os.path.join(directory, prefix + ".json")] + shrunk:
             if os.path.exists(path):
                 report = json.load(open(path))
                 if "fid" not in report:
@@ -161,7 +168,7 @@ def _print_generator(run_dirs):
     print("|---" * (7 if several else 6) + "|")
     rows_by_scale = {}
     for run_dir, reference_dir in pairs:
-        for row in generator_rows(run_dir, reference_dir):
+        for row in generator_rows(run_dir, reference_dir, flags.FLAGS.candidates):
             rows_by_scale.setdefault(row["latent_scale"], []).append(row)
             print((f"| {run_dir} |" if several else "|") +
                   f" {row['latent_scale']:g} | {100 * row['conditional_accuracy']:.2f} % | {row['fid']:.1f} | "

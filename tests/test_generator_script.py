@@ -39,6 +39,21 @@ def test_generator_table_pairs_the_latent_scales_both_runs_were_judged_at(tmp_pa
                          "| 0.5 | 99.50 % | 100.0 | 90.0 | 1.11 | yes |"]
 
 
+def test_generator_table_of_the_best_of_k_sampler_reads_only_its_reports(tmp_path):
+    ours, reference = tmp_path / "g", tmp_path / "full"
+    for directory in (ours, reference):
+        _report(directory, "eval_latent_scale_0.5.json", conditional_accuracy=0.9, fid=500.0, latent_scale=0.5)
+        _report(directory, "eval_best_of_4.json", conditional_accuracy=0.9, fid=500.0, latent_scale=1.0)
+    _report(ours, "eval_best_of_2_latent_scale_0.5.json", conditional_accuracy=0.995, fid=66.0, latent_scale=0.5)
+    _report(reference, "eval_best_of_2_latent_scale_0.5.json", conditional_accuracy=0.997, fid=60.0,
+            latent_scale=0.5)
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "summarize.py"),
+                             "--table=generator", "--candidates=2", str(ours), str(reference)],
+                            env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[2:] == ["| 0.5 | 99.50 % | 66.0 | 60.0 | 1.10 | yes |"]
+
+
 def test_generator_table_needs_generator_metrics_and_pairs_of_runs(tmp_path):
     _report(tmp_path / "g", "eval.json", test_error=0.01, latent_scale=1.0)
     _report(tmp_path / "full", "eval.json", test_error=0.01, latent_scale=1.0)
