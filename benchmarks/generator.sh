@@ -5,9 +5,13 @@
 #   3. G from that C, held fixed, which pseudo-labels the unlabeled images ($GENERATOR_RUN);
 #   4. the same G/D with every training image labeled, the FID reference ($REFERENCE_RUN);
 #   5. both Gs judged with latents shrunk to each of $LATENT_SCALES, then the table of conditional
-#      accuracy, FID and FID ratio (benchmarks/summarize.py --table=generator).
-# MODE_SEEKING_WEIGHT (default 1) is G's mode-seeking weight in stages 3 and 4: with it all five seeds
-# meet both generator targets (sessions 39-40); 0 reproduces the earlier tables and their run names.
+#      accuracy, FID and FID ratio (benchmarks/summarize.py --table=generator);
+#   6. the same through the best-of-K sampler (each image the one of K draws the run's own C finds most
+#      likely of its label) for each K in $BEST_OF (default 2; empty for none): with K = 2 at scale 0.5
+#      all five seeds meet both targets, G alone four (session 42).
+# MODE_SEEKING_WEIGHT (default 1) is G's mode-seeking weight in stages 3 and 4: with it G alone meets both
+# generator targets at scale 0.5 on all five seeds from bfloat16-trained Cs (sessions 39-40), on four from
+# this script's float32 Cs (sessions 40-42); 0 reproduces the earlier tables and their run names.
 # Extra flags go to all three training stages (e.g. --mixed_precision). Resumable: rerunning the same
 # command continues each unfinished stage from its checkpoints; finished ones are judged again.
 set -euo pipefail
@@ -24,6 +28,7 @@ classifier_run=${CLASSIFIER_RUN:-$runs/mnist100_feet_seed$seed}
 generator_run=${GENERATOR_RUN:-$runs/cgan/feet_s${seed}_w3$weight_suffix}
 reference_run=${REFERENCE_RUN:-$runs/cgan/full_s${seed}_w3$weight_suffix}
 latent_scales=${LATENT_SCALES:-0.75 0.5}
+best_of=${BEST_OF-2}
 generator_steps=${GENERATOR_STEPS:-20000}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
@@ -48,3 +53,14 @@ for scale in $latent_scales; do
   done
 done
 python "$root/benchmarks/summarize.py" --table=generator "$generator_run" "$reference_run"
+for candidates in $best_of; do
+  for scale in $latent_scales; do
+    for run in "$generator_run" "$reference_run"; do
+      python "$root/experiments/evaluate.py" --output_dir="$run" --latent_scale="$scale" \
+        --candidates="$candidates" > /dev/null
+    done
+  done
+  printf '\nThe best of %s draws, chosen by the run'"'"'s own C:\n' "$candidates"
+  python "$root/benchmarks/summarize.py" --table=generator --candidates="$candidates" "$generator_run" \
+    "$reference_run"
+done

@@ -96,8 +96,11 @@ def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
                             env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "kept from" in result.stderr
-    rows = result.stdout.strip().splitlines()[-2:]
+    # G alone at scales 1 and 0.5, then the best of 2 (BEST_OF's default) at 0.5.
+    own, best_of_two = result.stdout.strip().split("The best of 2 draws, chosen by the run's own C:")
+    rows = own.strip().splitlines()[-2:]
     assert rows[0].startswith("| 1 | ") and rows[1].startswith("| 0.5 | ")
+    assert best_of_two.strip().splitlines()[-1].startswith("| 0.5 | ")
     runs = {"c": tmp_path / "mnist100_feet_seed3", "g": tmp_path / "cgan" / "feet_s3_w3_ms1",
             "full": tmp_path / "cgan" / "full_s3_w3_ms1"}
     configs = {name: json.load(open(run / "config.json")) for name, run in runs.items()}
@@ -109,6 +112,7 @@ def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
     assert [configs[name]["generator_mode_seeking_weight"] for name in ("c", "g", "full")] == [0.0, 1.0, 1.0]
     for name in ("g", "full"):
         assert json.load(open(runs[name] / "eval_latent_scale_0.5.json"))["fid"] > 0
+        assert json.load(open(runs[name] / "eval_best_of_2_latent_scale_0.5.json"))["candidates"] == 2
     # TRAIN_CLASSIFIER=0 trains no C: the G stage takes CLASSIFIER_RUN as it is, here not a run at all.
     # Each weight names its own runs, and weight 0 the earlier tables' names.
     env.update(TRAIN_CLASSIFIER="0", CLASSIFIER_RUN=str(tmp_path / "none"))
