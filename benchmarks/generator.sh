@@ -47,20 +47,15 @@ generator_flags=(--method=pseudo_label --generator_classification_weight=3 --tra
 RUN_DIR=$generator_run "$root/benchmarks/mnist.sh" 100 "$seed" "${generator_flags[@]}" \
   --classifier_from="$classifier_run" "$@"
 RUN_DIR=$reference_run "$root/benchmarks/mnist.sh" "$all_labels" "$seed" "${generator_flags[@]}" "$@"
-for scale in $latent_scales; do
-  for run in "$generator_run" "$reference_run"; do
-    python "$root/experiments/evaluate.py" --output_dir="$run" --latent_scale="$scale" > /dev/null
-  done
-done
-python "$root/benchmarks/summarize.py" --table=generator "$generator_run" "$reference_run"
-for candidates in $best_of; do
+# One candidate is G alone (stage 5); more are the best-of-K sampler (stage 6).
+for candidates in 1 $best_of; do
   for scale in $latent_scales; do
     for run in "$generator_run" "$reference_run"; do
       python "$root/experiments/evaluate.py" --output_dir="$run" --latent_scale="$scale" \
         --candidates="$candidates" > /dev/null
     done
   done
-  printf '\nThe best of %s draws, chosen by the run'"'"'s own C:\n' "$candidates"
+  [[ $candidates == 1 ]] || printf '\nThe best of %s draws, chosen by the run'"'"'s own C:\n' "$candidates"
   python "$root/benchmarks/summarize.py" --table=generator --candidates="$candidates" "$generator_run" \
     "$reference_run"
 done
