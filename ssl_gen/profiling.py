@@ -124,6 +124,20 @@ def time_matmuls_alone(concrete_function, repeats=20, rounds=3):
             "matmul_seconds": _best_seconds(_corner_sum(products), repeats, rounds)}
 
 
+def ceiling_with_matmuls_at_peak(step, peak):
+    """{other_work_seconds, ceiling_with_matmuls_at_peak} of `measure_train_step`'s result: the step's
+    time beyond its matmuls run alone, and the fraction of `peak` (FLOP/s) it would reach were its
+    matmuls at the peak and the rest as timed.
+
+    The other side of `time_matmuls_alone`'s bound: no matmul kernel, however fast, lifts the step past
+    this, because its other work stays.
+    """
+    other_seconds = max(1.0 / step["steps_per_second"] - step["matmul_seconds"], 0.0)
+    seconds = other_seconds + step["matmul_flops"] / peak
+    return {"other_work_seconds": other_seconds,
+            "ceiling_with_matmuls_at_peak": step["step_flops"] / seconds / peak}
+
+
 def time_matmul_shapes(concrete_function, copies=10, repeats=10, rounds=3):
     """The graph's MatMuls grouped by shapes, transposes and dtype, each group's product timed alone:
     [{a_shape, b_shape, transpose_a, transpose_b, dtype, count, flops, seconds}], `seconds` per product,

@@ -145,10 +145,26 @@ def test_throughput_script_prints_its_measurements(tmp_path):
     assert 0.9 * report["step_gflop"] <= report["matmul_gflop"] <= report["step_gflop"]
     # The step's matmuls alone take less time than the step does.
     assert report["ceiling_fraction_of_peak"] > report["fraction_of_peak"]
+    # The other bound, matmuls at the peak: tiny matmuls are far from it, so it lies above the step.
+    assert report["ceiling_with_matmuls_at_peak"] > report["fraction_of_peak"]
+    assert report["other_work_seconds"] == pytest.approx(
+        max(report["seconds_per_step"] - report["matmuls_alone_seconds"], 0), abs=2e-4)
     shapes = report["matmul_shapes"]
     # matmul_gflop is rounded to 1e6 FLOPs.
     assert sum(row["count"] * row["flops"] for row in shapes) == pytest.approx(report["matmul_gflop"] * 1e9, abs=5e5)
     assert all(row["fraction_of_peak"] > 0 for row in shapes)
+
+
+def test_ceiling_with_matmuls_at_peak_keeps_the_steps_other_work():
+    # 10 ms per step, 6 of them matmuls doing 2 of the step's 2.5 GFLOP; the peak does 1 GFLOP per ms.
+    step = {"steps_per_second": 100.0, "matmul_seconds": 0.006, "matmul_flops": 2e9, "step_flops": 2.5e9}
+    bound = profiling.ceiling_with_matmuls_at_peak(step, peak=1e12)
+    assert bound["other_work_seconds"] == pytest.approx(0.004)
+    # 4 ms of other work plus 2 ms of matmuls at the peak: 2.5 GFLOP in 6 ms.
+    assert bound["ceiling_with_matmuls_at_peak"] == pytest.approx(2.5e9 / 0.006 / 1e12)
+    # Matmuls timed alone slower than the whole step (timing noise): no other work, not negative.
+    step_faster_than_its_matmuls = {**step, "matmul_seconds": 0.012}
+    assert profiling.ceiling_with_matmuls_at_peak(step_faster_than_its_matmuls, 1e12)["other_work_seconds"] == 0
 
 
 def test_perf_report_is_split_into_matmul_kernels_and_the_rest_per_step():
