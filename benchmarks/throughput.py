@@ -3,10 +3,10 @@
 python benchmarks/throughput.py --data_path=../shared/data/mnist.npz              # default MNIST config
 python benchmarks/throughput.py --preset=cifar4000 --synthetic_shape=32,32,3      # CIFAR-10 step time
 Any training flag applies (--batch_size, --mixed_precision, --jit_compile, …). Prints one JSON line.
-It also times the step's matmuls alone (the ceiling no other change can lift), and from that the
-step's other work, with the ceiling no faster matmul can lift (the matmuls at the peak, the rest as
-timed: ceiling_with_matmuls_at_peak). --remove=noise,…
-times the step with that work left out: an upper bound, not a configuration (the step then trains wrong).
+It also times the step's matmuls alone (the ceiling no other change can lift) and, from that, the
+step's other work and the ceiling no faster matmul can lift (ceiling_with_matmuls_at_peak: the matmuls
+at the peak, the rest as timed). --remove=noise,… times the step with that work left out: an upper
+bound, not a configuration (the step then trains wrong).
 --matmul_shapes also times each distinct matmul of the step alone: which shapes keep the ceiling low.
 TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS limit both the peak and the step; the line records them.
 The peak is the best of one chain of matmuls and of one chain per core run at once (by chain count in
@@ -82,7 +82,8 @@ def _matmul_ceiling(step, peak):
             "matmuls_alone_fraction_of_peak": round(step["matmul_flops"] / step["matmul_seconds"] / peak, 4),
             # Were everything but the matmuls free, the step would take their time alone.
             "ceiling_fraction_of_peak": round(step["step_flops"] / step["matmul_seconds"] / peak, 4),
-            **{name: round(value, 4) for name, value in profiling.ceiling_with_matmuls_at_peak(step, peak).items()}}
+            **{name: round(value, 4)
+               for name, value in profiling.ceiling_with_matmuls_at_peak(step, peak).items()}}
 
 
 def _shape_fractions(step, peak):
