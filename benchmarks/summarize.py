@@ -1,9 +1,12 @@
 """Summarise finished runs for docs/RESULTS.md: one markdown row per run and the error-vs-time curve.
 
-python benchmarks/summarize.py --plot=docs/images/mnist100_error_vs_time.png runs/mnist100_seed1 …
-python benchmarks/summarize.py --table=curve --curve_every=4000 runs/warm/s1 runs/warm/s2
-python benchmarks/summarize.py --table=rates runs/feet/s1 runs/feet/s2
-python benchmarks/summarize.py --table=generator runs/cgan/feet_s1_w3 runs/cgan/full_s1_w3 [G2 REF2 …]
+The runs table takes the test error from each run's eval.json (experiments/evaluate.py, the one reading
+of the test set) and everything else from the validation split logged while training.
+
+python benchmarks/summarize.py --plot=docs/images/mnist100_error_vs_time.png runs/mnist100_seed101 …
+python benchmarks/summarize.py --table=curve --curve_every=4000 runs/dev/a_s1 runs/dev/b_s1
+python benchmarks/summarize.py --table=rates runs/dev/a_s1 runs/dev/b_s1
+python benchmarks/summarize.py --table=generator --split=validation G1 REF1 [G2 REF2 …]  # to choose a scale
 python benchmarks/summarize.py --table=generator --candidates=4 G1 REF1 …   # the best-of-4 sampler's reports
 """
 
@@ -14,16 +17,16 @@ import os
 import numpy as np
 from absl import app, flags
 
-from ssl_gen import cli, sampling
+from ssl_gen import cli
 from ssl_gen import config as config_lib
 from ssl_gen.errors import ConfigError
-from ssl_gen.evaluation import plots
+from ssl_gen.evaluation import plots, report as report_lib
 from ssl_gen.metrics_log import METRICS_FILE, read_scalars
 
-flags.DEFINE_string("plot", None, "Write the test-error-versus-time curve of all runs to this PNG.")
+flags.DEFINE_string("plot", None, "Write the validation-error-versus-time curve of all runs to this PNG.")
 flags.DEFINE_enum("table", "runs", ["runs", "methods", "curve", "rates", "generator"],
                   "runs: time to accuracy; methods: classifier and generator metrics side by side; curve: "
-                  "test error at every --curve_every steps, one row per run; rates: the training speed "
+                  "validation error at every --curve_every steps, one row per run; rates: the training speed "
                   "logged every --log_every steps (TensorBoard's perf/steps_per_second), median and "
                   "10th-90th percentile, one row per run; generator: pairs of runs, G and the same G "
                   "trained with all labels, their conditional accuracy and FID at each latent scale both "
@@ -33,6 +36,16 @@ flags.DEFINE_integer("curve_every", 4000, "Steps between the columns of --table=
 flags.DEFINE_integer("candidates", 1, "--table=generator: read the reports of evaluate.py's best-of-K "
                      "sampler (eval_best_of_K*.json, in both runs of a pair) instead of G's own draws.",
                      lower_bound=1)
+flags.DEFINE_enum("split", "test", report_lib.SPLITS, "--table=generator: read the reports on this split "
+                  "(evaluate.py --split); choose settings on validation, report them on test.")
+
+VALIDATION_ERROR = "eval/validation_error"
+
+
+def two_sigma(error, count):
+    """Two binomial standard deviations of an error rate measured on `count` images: the band within which
+    two results on that set cannot be told apart."""
+    return 2.0 * float(np.sqrt(error * (1.0 - error) / count))
 
 
 def summarize(run_dir):
@@ -47,26 +60,43 @@ def summarize(run_dir):
         print(f"{run_dir}: eval.json is from step {report.get('step')}, metrics.csv reaches "
               f"{last['step']}; using metrics.csv")
         report = {}
+    validated = [row for row in rows if row.get(VALIDATION_ERROR)]
     first_below = {}
     for threshold in (0.015, 0.01):
-        hit = next((row for row in rows if float(row["eval/test_error"]) <= threshold), None)
+        hit = next((row for row in validated if float(row[VALIDATION_ERROR]) <= threshold), None)
         first_below[threshold] = f"{float(hit['wall_time']) / 60:.0f} min" if hit else "—"
     return {"run": os.path.basename(os.path.normpath(run_dir)), "seed": config.seed, "method": config.method,
             "kid": report.get("kid"), "kid_std": report.get("kid_std"),
             "labels": config.num_labeled, "steps": int(last["step"]),
             "minutes": minutes, "steps_per_second": int(last["step"]) / (60.0 * minutes),
-            "test_error": report.get("test_error", float(last["eval/test_error"])),
+            "validation_error": float(validated[-1][VALIDATION_ERROR]) if validated else None,
+            "test_error": report.get("test_error"), "num_test_images": report.get("num_test_images"),
             "conditional_accuracy": report.get("conditional_accuracy"), "fid": report.get("fid"),
             "below_1.5%": first_below[0.015], "below_1.0%": first_below[0.01]}
 
 
 def _print_runs(summaries):
-    print("| run | labels | seed | steps | wall time | steps/s | test error | ≤1.5 % at | ≤1.0 % at |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| run | labels | seed | steps | wall time | steps/s | validation error | test error | "
+          "validation ≤1.5 % at | ≤1.0 % at |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for s in summaries:
         print(f"| {s['run']} | {s['labels']} | {s['seed']} | {s['steps']} | {s['minutes']:.0f} min | "
-              f"{s['steps_per_second']:.1f} | {100 * s['test_error']:.2f} % | {s['below_1.5%']} | "
-              f"{s['below_1.0%']} |")
+              f"{s['steps_per_second']:.1f} | {_number(s['validation_error'], 100, 2, ' %')} | "
+              f"{_number(s['test_error'], 100, 2, ' %')} | {s['below_1.5%']} | {s['below_1.0%']} |")
+
+
+def _print_means(summaries):
+    for name in ("validation_error", "test_error"):
+        errors = np.array([s[name] for s in summaries if s[name] is not None])
+        if not errors.size:
+            continue
+        line = (f"mean ± std {name.replace('_', ' ')} over {errors.size} run(s): {100 * errors.mean():.2f} ± "
+                f"{100 * errors.std():.2f} %")
+        counts = [s["num_test_images"] for s in summaries if s["num_test_images"]]
+        if name == "test_error" and counts:
+            line += (f"; one run's ±2σ on {counts[0]:,} test images at this error: "
+                     f"±{100 * two_sigma(errors.mean(), counts[0]):.2f} points")
+        print(line)
 
 
 def _number(value, scale=1.0, digits=1, suffix=""):
@@ -79,18 +109,18 @@ def _print_methods(summaries):
     for s in summaries:
         kid = "—" if s["kid"] is None else f"{s['kid']:.1f} ± {s['kid_std']:.1f}"
         print(f"| `{s['method']}` | {s['run']} | {s['seed']} | {s['steps']} | {s['minutes']:.0f} min | "
-              f"{s['steps_per_second']:.1f} | {100 * s['test_error']:.2f} % | "
+              f"{s['steps_per_second']:.1f} | {_number(s['test_error'], 100, 2, ' %')} | "
               f"{_number(s['conditional_accuracy'], 100, 1, ' %')} | {_number(s['fid'])} | {kid} |")
 
 
 def _print_curve(run_dirs, every):
-    """Test error (%) of each run at the evaluations whose step is a multiple of `every`, for comparing
-    runs step by step (a run resumed several times has one row per evaluation in metrics.csv)."""
+    """Validation error (%) of each run at the evaluations whose step is a multiple of `every`, for
+    comparing runs step by step (a run resumed several times has one row per evaluation in metrics.csv)."""
     errors = {}
     for run_dir in run_dirs:
         rows = plots.read_metrics(os.path.join(run_dir, METRICS_FILE))
-        errors[run_dir] = {int(row["step"]): 100 * float(row["eval/test_error"]) for row in rows
-                           if int(row["step"]) % every == 0}
+        errors[run_dir] = {int(row["step"]): 100 * float(row[VALIDATION_ERROR]) for row in rows
+                           if int(row["step"]) % every == 0 and row.get(VALIDATION_ERROR)}
     steps = sorted(set().union(*errors.values()))
     names = run_names(run_dirs)
     print("| step (k) | " + " | ".join(f"{step / 1000:g}" for step in steps) + " |")
@@ -129,16 +159,19 @@ CONDITIONAL_ACCURACY_TARGET = 0.99
 FID_RATIO_TARGET = 1.25
 
 
-def generator_rows(run_dir, reference_dir, candidates=1):
+def generator_rows(run_dir, reference_dir, candidates=1, split="test"):
     """[{latent_scale, conditional_accuracy, fid, reference_fid, fid_ratio, meets_both}] for each latent
-    scale (G's own draws are 1) with a report in both runs, of the best-of-`candidates` sampler (1: G's
-    own draws); the reports of other samplers are left out."""
-    prefix = sampling.report_name(candidates)
+    scale (G's own draws are 1) with a report on `split` in both runs, of the best-of-`candidates` sampler
+    (1: G's own draws); the reports of other samplers and splits are left out."""
+    prefix = report_lib.report_name(candidates)
+    suffix = report_lib.report_name(split=split)[len("eval"):]
 
     def reports(directory):
         found = {}
-        shrunk = glob.glob(os.path.join(directory, prefix + "_latent_scale_*.json"))
-        for path in [os.path.join(directory, prefix + ".json")] + shrunk:
+        shrunk = glob.glob(os.path.join(directory, f"{prefix}_latent_scale_*{suffix}.json"))
+        if not suffix:  # the test reports' names are the validation ones' prefixes
+            shrunk = [path for path in shrunk if not path.endswith("_validation.json")]
+        for path in [os.path.join(directory, prefix + suffix + ".json")] + shrunk:
             if os.path.exists(path):
                 report = json.load(open(path))
                 if "fid" not in report:
@@ -168,7 +201,7 @@ def _print_generator(run_dirs):
     print("|---" * (7 if several else 6) + "|")
     rows_by_scale = {}
     for run_dir, reference_dir in pairs:
-        for row in generator_rows(run_dir, reference_dir, flags.FLAGS.candidates):
+        for row in generator_rows(run_dir, reference_dir, flags.FLAGS.candidates, flags.FLAGS.split):
             rows_by_scale.setdefault(row["latent_scale"], []).append(row)
             print((f"| {run_dir} |" if several else "|") +
                   f" {row['latent_scale']:g} | {100 * row['conditional_accuracy']:.2f} % | {row['fid']:.1f} | "
@@ -207,10 +240,10 @@ def main(argv):
         _print_methods(summaries)
     else:
         _print_runs(summaries)
-        errors = [100 * s["test_error"] for s in summaries]
-        print(f"\nmean ± std test error over {len(errors)} run(s): {np.mean(errors):.2f} ± {np.std(errors):.2f} %")
+        print()
+        _print_means(summaries)
     if flags.FLAGS.plot:
-        plots.plot_test_error([os.path.join(d, METRICS_FILE) for d in run_dirs], flags.FLAGS.plot,
+        plots.plot_validation_error([os.path.join(d, METRICS_FILE) for d in run_dirs], flags.FLAGS.plot,
                               labels=[s["run"] for s in summaries])
 
 

@@ -1,7 +1,8 @@
 """Evaluate a run's latest checkpoint (or an exported SavedModel): classifier and generator metrics,
 images, DIR/eval.json.
 
-python experiments/evaluate.py --output_dir=runs/mnist100
+python experiments/evaluate.py --output_dir=runs/mnist100                       # the test set, once
+python experiments/evaluate.py --output_dir=runs/mnist100 --split=validation    # to choose settings
 """
 
 import json
@@ -25,6 +26,9 @@ flags.DEFINE_integer("candidates", 1, "Judge the best-of-K sampler (ssl_gen/samp
 flags.DEFINE_float("latent_scale", 1.0, "Judge G alone with its latents shrunk toward the prior's centre, "
                    "z' = c + s (z - c) (ssl_gen/sampling.py), into eval_latent_scale_S.json: s < 1 trades "
                    "diversity for fidelity, like BigGAN's truncation.", lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_enum("split", "test", report.SPLITS, "Real images to judge against: test (the final report, "
+                  "with the validation error beside it) or validation (the run's held-out training images, "
+                  "for choosing settings such as --latent_scale; into eval_validation.json).")
 flags.register_multi_flags_validator(
     ["output_dir", "saved_model"], lambda values: bool(values["output_dir"]) != bool(values["saved_model"]),
     message="pass exactly one of --output_dir and --saved_model")
@@ -35,10 +39,10 @@ def main(argv):
     values = flags.FLAGS
     if values.saved_model:
         result = report.evaluate_saved_model(values.saved_model, values.data_path, values.evaluator_dir,
-                                             values.seed, values.candidates, values.latent_scale)
+                                             values.seed, values.candidates, values.latent_scale, values.split)
     else:
         result = report.evaluate_run(values.output_dir, values.data_path, values.evaluator_dir, values.seed,
-                                     values.candidates, values.latent_scale)
+                                     values.candidates, values.latent_scale, values.split)
     summary = {key: value for key, value in result.items() if key != "confusion_matrix"}
     print(json.dumps(summary, indent=2))
 

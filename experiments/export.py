@@ -25,7 +25,7 @@ def main(argv):
     values = flags.FLAGS
     metadata = export.export_run(values.output_dir, values.export_dir, values.data_path, values.candidates,
                                   values.latent_scale)
-    print(json.dumps({key: value for key, value in metadata.items() if key != "labeled_indices"}, indent=2))
+    print(json.dumps({key: value for key, value in metadata.items() if not key.endswith("_indices")}, indent=2))
 
 
 if __name__ == "__main__":

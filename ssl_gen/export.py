@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from ssl_gen import native, runs, sampling
-from ssl_gen.data import SPLIT_FILE
+from ssl_gen.data import SPLIT_FILE, load_validation
 from ssl_gen.data import images as image_conversion
 from ssl_gen.evaluation import classifier_metrics
 
@@ -73,13 +73,17 @@ def export_run(run_dir, export_dir, data_path=None, candidates=1, latent_scale=1
     config, data, method, step = runs.restore(run_dir, data_path)
     method = sampling.wrap(method, candidates, latent_scale)
     labeled_indices = np.load(os.path.join(run_dir, SPLIT_FILE))
+    validation_indices = load_validation(run_dir)
     metadata = {"dataset": data.spec.name, "data_path": config.data_path,
                 "image_shape": list(data.spec.image_shape),
                 "num_classes": data.spec.num_classes, "num_labeled": config.num_labeled,
                 "method": config.method, "step": step, "candidates": candidates,
                 "latent_scale": latent_scale, "latent_center": method.latent_center,
-                "test_error": classifier_metrics.test_error(method.classify, data.x_test, data.y_test),
-                "labeled_indices": labeled_indices.tolist()}
+                "labeled_indices": labeled_indices.tolist(),
+                "validation_indices": validation_indices.tolist()}
+    if len(validation_indices):
+        metadata["validation_error"] = classifier_metrics.error_rate(
+            method.classify, data.x_train[validation_indices], data.y_train[validation_indices])
     export(method, data.spec, export_dir, metadata)
     return metadata
 

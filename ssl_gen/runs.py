@@ -25,7 +25,8 @@ def restore(run_dir, data_path=None):
     config = config_lib.load(run_dir)
     set_precision(config)
     data = load_data(config, data_path)
-    method = methods.create(config, data.spec, config.total_steps(len(data.x_train)))
+    unlabeled = len(data.x_train) - len(data_lib.load_validation(run_dir))
+    method = methods.create(config, data.spec, config.total_steps(unlabeled))
     method.build()
     latest = tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
     if latest is None:

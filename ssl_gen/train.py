@@ -1,5 +1,6 @@
 """Train one run: config → data → split → method → trainer."""
 
+import dataclasses
 import os
 import tempfile
 
@@ -18,6 +19,8 @@ from ssl_gen.metrics_log import MetricsCsv, TensorBoard
 from ssl_gen.trainer import Trainer
 
 INIT_BATCH = 500  # improved-gan initialises weight norm from 500 training images.
+# The init draw's own numpy stream, apart from the split's.
+_INIT_STREAM = 2
 TRAINING_SAMPLES_PER_CLASS = 50  # A cheap conditional accuracy; experiments/evaluate.py uses 1,000.
 
 
@@ -32,35 +35,40 @@ def run(config):
     run_dir = _prepare_dir(config.output_dir)
     changes = config_lib.check_against_saved(config, run_dir)
     _refuse_changes_the_method_cannot_adopt(config, changes)
-    if chief:
-        config_lib.save(config, run_dir)
     runs.set_precision(config)
     data = runs.load_data(config)
-    labeled_indices = data_lib.load_or_create_split(
-        run_dir, data.y_train, config.num_labeled, data.spec.num_classes, config.seed, write=chief)
-    total_steps = config.total_steps(len(data.x_train))
-    logging.info("data %s: %d train / %d test images of shape %s, %d classes; %d labeled; %d steps",
-                 data.spec.name, len(data.x_train), len(data.x_test), data.spec.image_shape,
-                 data.spec.num_classes, len(labeled_indices), total_steps)
+    # Before the test arrays are dropped: the evaluator's fingerprint covers the whole data set.
+    evaluator = _find_evaluator(config, data) if chief else None
+    data = without_test_set(data)
+    validation_size = data_lib.resolve_validation_size(config.validation_size, len(data.x_train))
+    split = data_lib.load_or_create_split(run_dir, data.y_train, config.num_labeled, data.spec.num_classes,
+                                          config.seed, validation_size, write=chief)
+    if chief:  # After the data and split checks, so a refused start leaves no record to clash with.
+        config_lib.save(config, run_dir)
+    total_steps = config.total_steps(len(split.unlabeled))
+    logging.info("data %s: %d training images of shape %s, %d classes: %d labeled, %d unlabeled, %d held "
+                 "out for validation; %d steps", data.spec.name, len(data.x_train), data.spec.image_shape,
+                 data.spec.num_classes, len(split.labeled), len(split.unlabeled), len(split.validation),
+                 total_steps)
 
     with strategy.scope():
         method = methods.create(config, data.spec, total_steps)
     tensorboard = TensorBoard(run_dir) if chief else None
-    evaluator = _find_evaluator(config, data) if chief else None
     final_metrics = {}
 
     def evaluate(step):
         final_metrics.clear()
-        final_metrics.update(evaluate_during_training(method, data, run_dir, step, tensorboard, evaluator))
+        final_metrics.update(evaluate_during_training(method, data, split.validation, run_dir, step,
+                                                      tensorboard, evaluator))
         return final_metrics
 
     def make_dataset(seed, input_context=None):
-        return data_lib.train_dataset(data, labeled_indices, config.batch_size, seed,
-                                      method.unlabeled_views, method.latent_dim, input_context)
+        return data_lib.train_dataset(data, split.labeled, config.batch_size, seed, method.unlabeled_views,
+                                      method.latent_dim, input_context, unlabeled_indices=split.unlabeled)
 
     trainer = Trainer(method, config, run_dir, make_dataset, evaluate,
                       lambda start: MetricsCsv(run_dir, start), tensorboard, strategy)
-    initial = image_conversion.to_model_range(data.x_train[_init_indices(len(data.x_train), config.seed)])
+    initial = image_conversion.to_model_range(data.x_train[_init_indices(split.unlabeled, config.seed)])
     start_step = trainer.restore_or_initialize(initial)
     if start_step and "generator_tanh_scale" in changes:
         method.adopt_generator_tanh_scale(changes["generator_tanh_scale"][0])
@@ -84,12 +92,21 @@ def _refuse_changes_the_method_cannot_adopt(config, changes):
                           f"saved with {trained}); keep {trained} or use a new --output_dir")
 
 
-def evaluate_during_training(method, data, run_dir, step, tensorboard, evaluator=None):
-    """Cheap metrics for the training log, and a sample grid PNG (one row per class)."""
-    metrics = {"eval/test_error": classifier_metrics.test_error(method.classify, data.x_test, data.y_test)}
-    if hasattr(method, "classify_without_average"):
-        metrics["eval/test_error_without_average"] = classifier_metrics.test_error(
-            method.classify_without_average, data.x_test, data.y_test)
+def without_test_set(data):
+    """The data set as training sees it: the test arrays are gone, so nothing in training can read them."""
+    return dataclasses.replace(data, x_test=None, y_test=None)
+
+
+def evaluate_during_training(method, data, validation_indices, run_dir, step, tensorboard, evaluator=None):
+    """Cheap metrics on the validation images for the training log, and a sample grid PNG (one row per
+    class). Without a validation split only the generator is judged."""
+    metrics = {}
+    if len(validation_indices):
+        images, labels = data.x_train[validation_indices], data.y_train[validation_indices]
+        metrics["eval/validation_error"] = classifier_metrics.error_rate(method.classify, images, labels)
+        if hasattr(method, "classify_without_average"):
+            metrics["eval/validation_error_without_average"] = classifier_metrics.error_rate(
+                method.classify_without_average, images, labels)
     if evaluator is not None:
         images, labels = generator_metrics.generate_per_class(method, data.spec.num_classes,
                                                               TRAINING_SAMPLES_PER_CLASS, seed=step)
@@ -109,9 +126,11 @@ def _find_evaluator(config, data):
     return None
 
 
-def _init_indices(num_images, seed):
-    return np.random.default_rng(seed + 17).choice(num_images, size=min(INIT_BATCH, num_images),
-                                                   replace=False)
+def _init_indices(pool, seed):
+    """INIT_BATCH images of the unlabeled pool for weight norm's data-dependent init."""
+    chosen = np.random.default_rng([seed, _INIT_STREAM]).choice(len(pool), size=min(INIT_BATCH, len(pool)),
+                                                                 replace=False)
+    return pool[chosen]
 
 
 def _prepare_dir(path):

@@ -41,8 +41,15 @@ def test_train_evaluate_export_and_evaluate_the_export_end_to_end(tmp_path, mnis
     assert np.array(report["confusion_matrix"]).sum() == 500
     # 100 labels and 60 small steps already beat chance (90 % error) by a wide margin.
     assert 0.0 <= report["test_error"] < 0.6
-    for image in ("samples_by_class.png", "test_error_curve.png", "confusion_matrix.png"):
+    assert report["num_validation_images"] == 100 and 0.0 <= report["validation_error"] < 0.6
+    for image in ("samples_by_class.png", "validation_error_curve.png", "confusion_matrix.png"):
         assert os.path.getsize(os.path.join(run_dir, "eval", image)) > 1000
+    # Settings are chosen on the validation split: the same suite, without reading the test set.
+    _run("evaluate.py", f"--output_dir={run_dir}", f"--evaluator_dir={evaluator_dir}", "--split=validation")
+    validation = json.loads(open(os.path.join(run_dir, "eval_validation.json")).read())
+    assert validation["split"] == "validation" and "test_error" not in validation
+    assert validation["validation_error"] == pytest.approx(report["validation_error"], abs=1e-9)
+    assert np.array(validation["confusion_matrix"]).sum() == 100 and validation["fid"] > 0
     # G alone with shrunk latents: a report of its own beside eval.json, which it leaves alone.
     _run("evaluate.py", f"--output_dir={run_dir}", f"--evaluator_dir={evaluator_dir}", "--latent_scale=0.5")
     shrunk = json.loads(open(os.path.join(run_dir, "eval_latent_scale_0.5.json")).read())
@@ -54,7 +61,8 @@ def test_train_evaluate_export_and_evaluate_the_export_end_to_end(tmp_path, mnis
     _run("export.py", f"--output_dir={run_dir}", f"--export_dir={export_dir}")
     _run("evaluate.py", f"--saved_model={export_dir}", f"--evaluator_dir={evaluator_dir}")
     exported = json.loads(open(os.path.join(export_dir, "eval.json")).read())
-    for key in ("test_error", "conditional_accuracy", "per_class_error", "num_labeled", "step"):
+    for key in ("test_error", "validation_error", "conditional_accuracy", "per_class_error", "num_labeled",
+                "step"):
         assert exported[key] == pytest.approx(report[key], abs=1e-6), key
     assert exported["fid"] == pytest.approx(report["fid"], rel=1e-3)
 
@@ -78,8 +86,8 @@ def test_evaluate_without_an_evaluator(tmp_path, mnist_small_path):
 @pytest.mark.parametrize("script,expected", [
     ("train.py", ["--data_path", "--num_labeled", "--train_steps", "--epochs", "--batch_size", "--seed",
                   "--learning_rate", "--eval_every", "--checkpoint_every", "--jit_compile",
-                  "--[no]mixed_precision"]),
-    ("evaluate.py", ["--output_dir", "--data_path", "--candidates", "--latent_scale"]),
+                  "--[no]mixed_precision", "--validation_size"]),
+    ("evaluate.py", ["--output_dir", "--data_path", "--candidates", "--latent_scale", "--split"]),
 ])
 def test_help_lists_flags_with_help_text(script, expected):
     result = _run(script, "--helpfull", returncode=1)  # absl exits with 1 after printing help.
@@ -134,6 +142,10 @@ assert out["probabilities"].shape == (16, 10) and out["labels"].dtype == tf.int6
                             cwd=str(tmp_path), env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-3000:]
     np.testing.assert_array_equal(np.load(tmp_path / "labels.npy"), expected_labels)
-    test_predictions = np.argmax(method.classify(tf.constant(data.x_test / 127.5 - 1.0, tf.float32)), axis=1)
-    assert metadata["test_error"] == pytest.approx(np.mean(test_predictions != data.y_test))
+    # The export records the validation error and split; judging the test set is evaluate.py's job.
+    validation = np.load(os.path.join(run_dir, "validation_indices.npy"))
+    assert metadata["validation_indices"] == validation.tolist() and "test_error" not in metadata
+    predictions = np.argmax(method.classify(tf.constant(data.x_train[validation] / 127.5 - 1.0, tf.float32)),
+                            axis=1)
+    assert metadata["validation_error"] == pytest.approx(np.mean(predictions != data.y_train[validation]))
     np.testing.assert_allclose(np.load(tmp_path / "generated.npy"), expected_images, atol=1e-5)

@@ -19,11 +19,47 @@ def test_split_is_balanced_and_deterministic():
 
 def test_split_is_saved_and_reused(tmp_path):
     labels = np.repeat(np.arange(4), 10)
-    saved = data.load_or_create_split(str(tmp_path), labels, 8, 4, seed=0)
+    saved = data.load_or_create_split(str(tmp_path), labels, 8, 4, seed=0, validation_size=6)
     # A resumed run with a different seed still gets the saved split.
-    reused = data.load_or_create_split(str(tmp_path), labels, 8, 4, seed=99)
-    np.testing.assert_array_equal(saved, reused)
-    np.testing.assert_array_equal(np.load(tmp_path / "labeled_indices.npy"), saved)
+    reused = data.load_or_create_split(str(tmp_path), labels, 8, 4, seed=99, validation_size=6)
+    for part in ("labeled", "validation", "unlabeled"):
+        np.testing.assert_array_equal(getattr(saved, part), getattr(reused, part))
+    np.testing.assert_array_equal(np.load(tmp_path / "labeled_indices.npy"), saved.labeled)
+    np.testing.assert_array_equal(np.load(tmp_path / "validation_indices.npy"), saved.validation)
+
+
+def test_validation_split_is_disjoint_from_the_labeled_images_and_left_out_of_the_unlabeled_pool():
+    labels = np.repeat(np.arange(10), 100)
+    split = data.split.create(labels, 100, 10, seed=7, validation_size=300)
+    assert len(split.validation) == 300 and len(split.unlabeled) == 700
+    assert not np.intersect1d(split.validation, split.labeled).size
+    assert not np.intersect1d(split.validation, split.unlabeled).size
+    assert np.isin(split.labeled, split.unlabeled).all()  # labeled images stay in the unlabeled pool
+    np.testing.assert_array_equal(np.bincount(labels[split.labeled]), np.full(10, 10))
+    again = data.split.create(labels, 100, 10, seed=7, validation_size=300)
+    other = data.split.create(labels, 100, 10, seed=8, validation_size=300)
+    np.testing.assert_array_equal(split.validation, again.validation)
+    assert not np.array_equal(split.validation, other.validation)
+
+
+def test_all_labels_means_every_image_outside_the_validation_split():
+    labels = np.repeat(np.arange(3), 20)
+    split = data.split.create(labels, 60, 3, seed=0, validation_size=6)
+    np.testing.assert_array_equal(split.labeled, split.unlabeled)
+    assert len(split.labeled) == 54
+
+
+@pytest.mark.parametrize("requested, images, expected", [(-1, 60000, 5000), (-1, 1000, 100), (0, 1000, 0),
+                                                         (250, 1000, 250)])
+def test_validation_size_resolves_to_ten_percent_at_most_5000(requested, images, expected):
+    assert data.resolve_validation_size(requested, images) == expected
+
+
+def test_a_resumed_split_with_another_validation_size_is_refused(tmp_path):
+    labels = np.repeat(np.arange(4), 10)
+    data.load_or_create_split(str(tmp_path), labels, 8, 4, seed=0, validation_size=6)
+    with pytest.raises(ConfigError, match="holds 6 validation images but the run asks for validation_size=0"):
+        data.load_or_create_split(str(tmp_path), labels, 8, 4, seed=0, validation_size=0)
 
 
 def test_pipeline_shapes_ranges_and_dtypes(rgb_arrays):

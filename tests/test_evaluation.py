@@ -74,8 +74,8 @@ def test_evaluate_run_writes_the_full_report(small_data, mnist_small_path, tiny_
     evaluator_lib.train(small_data, str(evaluator_dir), epochs=1)
     result = report.evaluate_run(str(run_dir), evaluator_dir=str(evaluator_dir))
     saved = json.loads((run_dir / "eval.json").read_text())
-    for key in ("test_error", "per_class_error", "ece", "conditional_accuracy", "fid", "kid", "kid_std",
-                "intra_fid", "num_labeled", "evaluator", "real_data_floor", "diversity_ratio"):
+    for key in ("test_error", "validation_error", "per_class_error", "ece", "conditional_accuracy", "fid", "kid",
+                "kid_std", "intra_fid", "num_labeled", "evaluator", "real_data_floor", "diversity_ratio"):
         assert key in saved, key
     assert saved == json.loads(json.dumps(result))
     assert len(saved["per_class_error"]) == 10 and 0 <= saved["conditional_accuracy"] <= 1
@@ -84,8 +84,32 @@ def test_evaluate_run_writes_the_full_report(small_data, mnist_small_path, tiny_
     # An untrained generator is far from the data; the real-data floor is much closer.
     assert saved["fid"] > saved["real_data_floor"]["fid"]
     for image in ("samples_by_class", "interpolation", "nearest_neighbours", "confusion_matrix",
-                  "test_error_curve"):
+                  "validation_error_curve"):
         assert (run_dir / "eval" / f"{image}.png").stat().st_size > 500
+
+
+def test_the_validation_report_judges_the_validation_images_and_never_the_test_set(
+        small_data, mnist_small_path, tmp_path):
+    run_dir = tmp_path / "run"
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=3, validation_size=300))
+    evaluator_dir = tmp_path / "evaluator"
+    evaluator_lib.train(small_data, str(evaluator_dir), epochs=1)
+    validation = report.evaluate_run(str(run_dir), evaluator_dir=str(evaluator_dir), split="validation",
+                                     latent_scale=0.5)
+    assert json.loads((run_dir / "eval_latent_scale_0.5_validation.json").read_text())["split"] == "validation"
+    assert validation["num_validation_images"] == 300 and "test_error" not in validation
+    assert np.array(validation["confusion_matrix"]).sum() == 300
+    # The generator is judged against as many real images: the floor compares two halves of them.
+    assert validation["real_data_floor"]["fid"] > 0 and validation["fid"] > 0
+    final = report.evaluate_run(str(run_dir), evaluator_dir=str(evaluator_dir), latent_scale=0.5)
+    assert final["validation_error"] == pytest.approx(validation["validation_error"], abs=1e-9)
+    assert np.array(final["confusion_matrix"]).sum() == len(small_data.x_test)
+
+
+def test_a_validation_report_of_a_run_without_validation_split_is_refused(mnist_small_path, tmp_path):
+    train.run(tiny_config(tmp_path, mnist_small_path, train_steps=3, validation_size=0))
+    with pytest.raises(ConfigError, match="has no validation split"):
+        report.evaluate_run(str(tmp_path), split="validation")
 
 
 def test_training_logs_conditional_accuracy_with_an_evaluator(small_data, mnist_small_path, tmp_path):

@@ -17,9 +17,9 @@ def _report(directory, name, **values):
         json.dump(values, file)
 
 
-def _summarize_generator(*run_dirs, returncode=0):
+def _summarize_generator(*run_dirs, returncode=0, flags=()):
     result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "summarize.py"),
-                             "--table=generator", *map(str, run_dirs)],
+                             "--table=generator", *flags, *map(str, run_dirs)],
                             env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == returncode, result.stderr[-2000:]
     return result
@@ -52,6 +52,21 @@ def test_generator_table_of_the_best_of_k_sampler_reads_only_its_reports(tmp_pat
                             env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[2:] == ["| 0.5 | 99.50 % | 66.0 | 60.0 | 1.10 | yes |"]
+
+
+def test_generator_table_on_the_validation_split_reads_only_its_reports(tmp_path):
+    ours, reference = tmp_path / "g", tmp_path / "full"
+    for directory in (ours, reference):
+        _report(directory, "eval.json", conditional_accuracy=0.5, fid=500.0, latent_scale=1.0)
+        _report(directory, "eval_latent_scale_0.5.json", conditional_accuracy=0.5, fid=500.0, latent_scale=0.5)
+    _report(ours, "eval_latent_scale_0.5_validation.json", conditional_accuracy=0.995, fid=66.0, latent_scale=0.5)
+    _report(reference, "eval_latent_scale_0.5_validation.json", conditional_accuracy=0.997, fid=60.0,
+            latent_scale=0.5)
+    lines = _summarize_generator(ours, reference, flags=("--split=validation",)).stdout.strip().splitlines()
+    assert lines[2:] == ["| 0.5 | 99.50 % | 66.0 | 60.0 | 1.10 | yes |"]
+    # And the test table leaves the validation reports out.
+    lines = _summarize_generator(ours, reference).stdout.strip().splitlines()
+    assert lines[2:] == ["| 1 | 50.00 % | 500.0 | 500.0 | 1.00 | no |", "| 0.5 | 50.00 % | 500.0 | 500.0 | 1.00 | no |"]
 
 
 def test_generator_table_needs_generator_metrics_and_pairs_of_runs(tmp_path):
@@ -96,23 +111,27 @@ def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
                             env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "kept from" in result.stderr
-    # G alone at scales 1 and 0.5, then the best of 2 (BEST_OF's default) at 0.5.
-    own, best_of_two = result.stdout.strip().split("The best of 2 draws, chosen by the run's own C:")
+    # A development seed: every table is on the validation split, G alone (scale 1 from mnist.sh's own
+    # report) and then the best of 2.
+    own, best_of_two = result.stdout.strip().split("validation split, the best of 2 draws")
     rows = own.strip().splitlines()[-2:]
     assert rows[0].startswith("| 1 | ") and rows[1].startswith("| 0.5 | ")
     assert best_of_two.strip().splitlines()[-1].startswith("| 0.5 | ")
-    runs = {"c": tmp_path / "mnist100_feet_seed3", "g": tmp_path / "cgan" / "feet_s3_w3_ms1",
+    assert "test split" not in result.stdout
+    runs = {"c": tmp_path / "mnist100_consistency_seed3", "g": tmp_path / "cgan" / "consistency_s3_w3_ms1",
             "full": tmp_path / "cgan" / "full_s3_w3_ms1"}
     configs = {name: json.load(open(run / "config.json")) for name, run in runs.items()}
-    assert configs["c"]["augment_foot_classes"] == [1, 9] and configs["c"]["seed"] == 3
+    assert configs["c"]["preset"] == "consistency" and configs["c"]["seed"] == 3
     assert configs["g"]["classifier_from"] == str(runs["c"]) and configs["g"]["num_labeled"] == 100
     # The reference has every training image labeled.
     assert configs["full"]["num_labeled"] == 1000 and configs["full"]["method"] == "pseudo_label"
     # The mode-seeking weight reaches G and its reference, not C's stage (whose method refuses it).
     assert [configs[name]["generator_mode_seeking_weight"] for name in ("c", "g", "full")] == [0.0, 1.0, 1.0]
     for name in ("g", "full"):
-        assert json.load(open(runs[name] / "eval_latent_scale_0.5.json"))["fid"] > 0
-        assert json.load(open(runs[name] / "eval_best_of_2_latent_scale_0.5.json"))["candidates"] == 2
+        assert json.load(open(runs[name] / "eval_latent_scale_0.5_validation.json"))["fid"] > 0
+        assert json.load(open(runs[name] / "eval_best_of_2_latent_scale_0.5_validation.json"))["candidates"] == 2
+    for run in runs.values():  # a development seed never reads the test set
+        assert not (run / "eval.json").exists()
     # TRAIN_CLASSIFIER=0 trains no C: the G stage takes CLASSIFIER_RUN as it is, here not a run at all.
     # Each weight names its own runs, and weight 0 the earlier tables' names.
     env.update(TRAIN_CLASSIFIER="0", CLASSIFIER_RUN=str(tmp_path / "none"))
@@ -121,7 +140,7 @@ def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
                                  "--train_steps=4", *TINY_FLAGS], env={**env, "MODE_SEEKING_WEIGHT": weight},
                                 capture_output=True, text=True, timeout=900)
         assert result.returncode != 0 and f"no config.json in {str(tmp_path / 'none')!r}" in result.stderr
-        assert (f"G {tmp_path / 'cgan' / ('feet_s3_w3' + suffix)}, reference "
+        assert (f"G {tmp_path / 'cgan' / ('consistency_s3_w3' + suffix)}, reference "
                 f"{tmp_path / 'cgan' / ('full_s3_w3' + suffix)}, mode-seeking weight {weight}") in result.stderr
     assert not os.path.exists(tmp_path / "none")
 

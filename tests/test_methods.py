@@ -37,7 +37,7 @@ COUPLED = dict(warmup_steps=0, classifier_adversarial_weight=0.1, classifier_gen
                generator_classification_weight=0.1, augment_shift=2, class_balance_weight=0.3,
                classifier_entropy_weight=0.3, augment_rotation=10.0, augment_scale=0.1,
                unlabeled_consistency_weight=0.5, confidence_threshold=0.0,  # an untrained C is never sure
-               augment_foot=0.5, augment_foot_classes=(1,), augment_foot_unlabeled=0.5)
+               augment_elastic=20.0, consistency_cutout=6)
 
 
 @pytest.mark.parametrize("overrides", [{}, COUPLED], ids=["defaults", "coupled"])
@@ -185,77 +185,6 @@ def test_consistency_cutout_erases_one_square_of_the_copy_only(small_mnist, tmp_
     np.testing.assert_array_equal(erased, -1.0)  # set to background
     per_image = changed.reshape(len(changed), -1).sum(axis=1)
     assert per_image.max() <= 36 and per_image.sum() > 0
-
-
-@pytest.mark.parametrize("flag", ["augment_stroke", "augment_crossbar"])
-def test_pen_augmentations_add_ink_to_each_view_with_its_own_draw(small_mnist, tmp_path, flag):
-    method = _new_method("improved_gan", small_mnist, tmp_path, unlabeled_consistency_weight=1.0,
-                         **{flag: 1.0})
-    _, unlabeled = _batches(small_mnist, method)
-    images = unlabeled["image"].numpy()
-    views = [method._augment(unlabeled["image"], view=view).numpy() for view in (0, 1)]
-    for view in views:
-        assert np.all(view >= images)  # ink only: a stroke never erases
-        assert np.all(np.any(view > images + 0.5, axis=(1, 2, 3)))  # every image got one (probability 1)
-    assert not np.array_equal(views[0], views[1])
-
-
-def test_the_stem_only_flag_reaches_the_crossbar_and_spares_images_without_a_stem(small_mnist, tmp_path):
-    changed = {}
-    for stem_only in (False, True):
-        method = _new_method("improved_gan", small_mnist, tmp_path / str(stem_only), augment_crossbar=1.0,
-                             augment_crossbar_stem_only=stem_only)
-        _, unlabeled = _batches(small_mnist, method)
-        images = unlabeled["image"].numpy()
-        changed[stem_only] = np.any(method._augment(unlabeled["image"]).numpy() != images, axis=(1, 2, 3))
-    assert changed[False].all()
-    assert 0 < changed[True].sum() < len(changed[True])
-    assert not np.any(changed[True] & ~changed[False])
-
-
-def test_a_foot_goes_on_the_labeled_images_of_the_named_classes_only(small_mnist, tmp_path):
-    method = _new_method("improved_gan", small_mnist, tmp_path, augment_foot=1.0, augment_foot_classes=(1, 4),
-                         unlabeled_consistency_weight=1.0)
-    labeled, unlabeled = _batches(small_mnist, method)
-    images, labels = labeled["image"].numpy(), labeled["label"].numpy()
-    footed = np.any(method._augment(labeled["image"], labels=labeled["label"]).numpy() != images, axis=(1, 2, 3))
-    named = np.isin(labels, (1, 4))
-    assert named.any() and footed.any()
-    assert not np.any(footed & ~named)
-    # Unlabeled images have no class to check: their consistency copy gets no foot.
-    np.testing.assert_array_equal(method._augment(unlabeled["image"], view=1).numpy(), unlabeled["image"].numpy())
-
-
-def test_the_unlabeled_foot_goes_on_the_consistency_copy_of_confident_calls_of_the_named_classes(
-        small_mnist, tmp_path):
-    method = _new_method("improved_gan", small_mnist, tmp_path, augment_foot_unlabeled=1.0,
-                         augment_foot_classes=(1,), unlabeled_consistency_weight=1.0, confidence_threshold=0.0)
-    _, unlabeled = _batches(small_mnist, method)
-    images = unlabeled["image"]
-    # At threshold 0 every image gets the averaged C's call, so the labels are its argmax.
-    called = method._confident_labels(images).numpy()
-    np.testing.assert_array_equal(called, np.argmax(method.classify(images).numpy(), axis=1))
-    # The untrained C's calls are arbitrary: say which images it called 1 to see where the feet go.
-    labels = tf.constant(np.where(np.arange(len(called)) % 2 == 0, 1, -1), tf.int32)
-    footed = np.any(method._augment(images, view=1, labels=labels).numpy() != images.numpy(), axis=(1, 2, 3))
-    assert footed.any()
-    assert not np.any(footed & (labels.numpy() != 1))
-    # The labeled view keeps --augment_foot (0 here): the unlabeled probability does not reach it.
-    np.testing.assert_array_equal(method._augment(images, labels=labels).numpy(), images.numpy())
-
-
-def test_only_calls_at_the_confidence_threshold_choose_images_for_the_unlabeled_foot(small_mnist, tmp_path):
-    method = _new_method("improved_gan", small_mnist, tmp_path, augment_foot_unlabeled=1.0,
-                         augment_foot_classes=(1,), unlabeled_consistency_weight=1.0)
-    _, unlabeled = _batches(small_mnist, method)
-    probabilities = tf.nn.softmax(method.classify(unlabeled["image"])).numpy()
-    # The untrained C is sure of nothing, so the threshold is set between its calls' confidences.
-    threshold = float(np.median(probabilities.max(axis=1)))
-    method.config = dataclasses.replace(method.config, confidence_threshold=threshold)
-    expected = np.where(probabilities.max(axis=1) >= threshold, probabilities.argmax(axis=1), -1)
-    assert (expected == -1).any() and (expected >= 0).any()
-    np.testing.assert_array_equal(method._confident_labels(unlabeled["image"]).numpy(), expected)
-    assert _new_method("improved_gan", small_mnist, tmp_path / "off")._confident_labels(unlabeled["image"]) is None
 
 
 def _first_moments_after_one_step(small_mnist, tmp_path, **overrides):

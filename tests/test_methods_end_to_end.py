@@ -26,7 +26,7 @@ def test_method_trains_exports_and_passes_the_shared_evaluation(name, mnist_smal
     run_dir, export_dir = tmp_path / "run", str(tmp_path / "export")
     metrics = train.run(tiny_config(run_dir, mnist_small_path, method=name, train_steps=4, eval_every=4,
                                     evaluator_dir=tiny_evaluator_dir))
-    assert 0.0 <= metrics["eval/test_error"] <= 1.0
+    assert 0.0 <= metrics["eval/validation_error"] <= 1.0
     assert 0.0 <= metrics["eval/conditional_accuracy"] <= 1.0
     assert (run_dir / "samples" / "step_000004.png").exists()
 
@@ -38,6 +38,7 @@ def test_method_trains_exports_and_passes_the_shared_evaluation(name, mnist_smal
         assert np.all(np.isfinite(from_run[key])), key
     # The SavedModel is the same model: same predictions, same generator (FID within float noise).
     assert from_export["test_error"] == pytest.approx(from_run["test_error"], abs=1e-6)
-    assert metadata["test_error"] == pytest.approx(from_run["test_error"], abs=1e-6)
+    assert from_export["validation_error"] == pytest.approx(from_run["validation_error"], abs=1e-6)
+    assert metadata["validation_error"] == pytest.approx(from_run["validation_error"], abs=1e-6)
     assert from_export["fid"] == pytest.approx(from_run["fid"], rel=1e-3)
     assert json.loads((run_dir / "eval.json").read_text())["step"] == 4

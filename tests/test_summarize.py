@@ -1,4 +1,5 @@
-"""benchmarks/summarize.py: RESULTS.md rows come from a run's files, never from a stale report."""
+"""benchmarks/summarize.py: RESULTS.md rows come from a run's files, never from a stale report; the test
+error only from evaluate.py's report."""
 
 import csv
 import json
@@ -16,10 +17,10 @@ def _fake_run(run_dir, last_step, report_step):
         file.write(tiny_config(run_dir, "unused.npz").to_json())
     with open(run_dir / "metrics.csv", "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["step", "wall_time", "eval/test_error"])
+        writer.writerow(["step", "wall_time", "eval/validation_error"])
         writer.writerows([[last_step // 2, 60.0, 0.05], [last_step, 120.0, 0.0178]])
     with open(run_dir / "eval.json", "w") as file:
-        json.dump({"test_error": 0.0348, "step": report_step}, file)
+        json.dump({"test_error": 0.0348, "num_test_images": 10000, "step": report_step}, file)
 
 
 def _summarize(*run_dirs, flags=()):
@@ -34,13 +35,17 @@ def test_a_report_older_than_the_metrics_is_not_used(tmp_path):
     _fake_run(tmp_path / "stale", last_step=400, report_step=200)
     output = _summarize(tmp_path / "stale")
     assert "eval.json is from step 200, metrics.csv reaches 400" in output
-    assert "| 400 | 2 min | 3.3 | 1.78 % |" in output
+    # The validation error is the metrics' own; no test error is shown without a current report.
+    assert "| 400 | 2 min | 3.3 | 1.78 % | — |" in output
 
 
 def test_a_report_of_the_last_step_is_used(tmp_path):
     _fake_run(tmp_path / "current", last_step=400, report_step=400)
     output = _summarize(tmp_path / "current")
-    assert "| 400 | 2 min | 3.3 | 3.48 % |" in output and "eval.json is from step" not in output
+    assert "| 400 | 2 min | 3.3 | 1.78 % | 3.48 % |" in output and "eval.json is from step" not in output
+    # 2·sqrt(0.0348 · 0.9652 / 10,000) = 0.37 points.
+    assert "mean ± std test error over 1 run(s): 3.48 ± 0.00 %; one run's ±2σ on 10,000 test images at this " \
+           "error: ±0.37 points" in output
 
 
 def test_curve_table_has_one_row_per_run_and_blanks_where_a_run_did_not_reach(tmp_path):

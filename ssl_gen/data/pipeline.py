@@ -92,15 +92,20 @@ def generator_inputs(batch_size, latent_dim, num_classes, seed, context=None):
 
 
 def train_dataset(data, labeled_indices, batch_size, seed, unlabeled_views=1, latent_dim=None,
-                  input_context=None):
-    """Zipped (labeled, unlabeled) batches for one replica; the unlabeled set is every training image.
+                  input_context=None, unlabeled_indices=None):
+    """Zipped (labeled, unlabeled) batches for one replica.
+
+    The unlabeled images are `unlabeled_indices` (a `Split`'s unlabeled pool, without the validation
+    images), or every training image when None.
 
     `batch_size` is global: under tf.distribute each replica takes its share, and with several input
     pipelines (workers) each shards the labeled and unlabeled images. With `latent_dim`, unlabeled
     batches also carry G's inputs (see `generator_inputs`).
     """
     labeled_share = _shard(labeled_indices, input_context)
-    unlabeled_share = _shard(np.arange(len(data.x_train)), input_context)
+    if unlabeled_indices is None:
+        unlabeled_indices = np.arange(len(data.x_train))
+    unlabeled_share = _shard(unlabeled_indices, input_context)
     labeled_batch = _per_replica(min(batch_size, len(labeled_indices)), input_context)
     unlabeled_batch = _per_replica(batch_size, input_context)
     labeled = labeled_dataset(data.x_train[labeled_share], data.y_train[labeled_share], labeled_batch,

@@ -1,4 +1,4 @@
-"""Classifier metrics on the full test set: error, per-class error, confusion matrix, calibration."""
+"""Classifier metrics on a labeled image set: error, per-class error, confusion matrix, calibration."""
 
 import numpy as np
 import tensorflow as tf
@@ -15,7 +15,7 @@ def predict(classify, images, batch_size=1000):
     return np.argmax(logits_of(classify, images, batch_size), axis=1)
 
 
-def test_error(classify, images, labels):
+def error_rate(classify, images, labels):
     """Fraction of misclassified images."""
     return float(np.mean(predict(classify, images) != np.asarray(labels)))
 
@@ -50,7 +50,7 @@ def classifier_report(classify, images, labels, num_classes):
     probabilities = tf.nn.softmax(logits).numpy()
     predictions = logits.argmax(axis=1)
     matrix = confusion_matrix(labels, predictions, num_classes)
-    return {"test_error": float(np.mean(predictions != np.asarray(labels))),
+    return {"error": float(np.mean(predictions != np.asarray(labels))),
             "per_class_error": per_class_error(matrix),
             "ece": expected_calibration_error(probabilities, labels),
             "confusion_matrix": matrix.tolist()}

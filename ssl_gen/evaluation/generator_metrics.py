@@ -62,21 +62,22 @@ def compare(evaluator, images, labels, reference_features, reference_labels, num
             "diversity_ratio": float(np.mean(diversity))}
 
 
-def generator_report(method, evaluator, x_test, y_test, num_classes, seed=0):
-    """10,000 samples (balanced over classes, or as many as the test set has) against the test set."""
-    test_images = image_conversion.to_model_range(x_test).numpy()
-    per_class = max(1, len(x_test) // num_classes)
+def generator_report(method, evaluator, x_real, y_real, num_classes, seed=0):
+    """As many samples as real images (balanced over classes) against the real images (uint8), e.g. the
+    test set or the validation split."""
+    real_images = image_conversion.to_model_range(x_real).numpy()
+    per_class = max(1, len(x_real) // num_classes)
     images, labels = generate_per_class(method, num_classes, per_class, seed)
-    return compare(evaluator, images, labels, evaluator.features(test_images), np.asarray(y_test),
+    return compare(evaluator, images, labels, evaluator.features(real_images), np.asarray(y_real),
                    num_classes)
 
 
-def real_data_floor(evaluator, x_test, y_test, num_classes, seed=0):
-    """The same metrics for one random half of the test set against the other: the best a perfect
+def real_data_floor(evaluator, x_real, y_real, num_classes, seed=0):
+    """The same metrics for one random half of the real images against the other: the best a perfect
     generator could score with this many samples."""
-    order = np.random.default_rng(seed).permutation(len(x_test))
+    order = np.random.default_rng(seed).permutation(len(x_real))
     first, second = order[: len(order) // 2], order[len(order) // 2:]
-    images = image_conversion.to_model_range(x_test).numpy()
-    labels = np.asarray(y_test)
+    images = image_conversion.to_model_range(x_real).numpy()
+    labels = np.asarray(y_real)
     return compare(evaluator, images[first], labels[first], evaluator.features(images[second]),
                    labels[second], num_classes)

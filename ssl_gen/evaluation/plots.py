@@ -1,4 +1,4 @@
-"""Curves from metrics.csv: test error against wall time and against steps."""
+"""Curves from metrics.csv: validation error against wall time and against steps."""
 
 import csv
 
@@ -16,18 +16,18 @@ def read_metrics(path):
         return list(csv.DictReader(file))
 
 
-def plot_test_error(metrics_paths, output_path, labels=None):
-    """One line per run: test error (%) against wall-clock minutes, log scale."""
+def plot_validation_error(metrics_paths, output_path, labels=None):
+    """One line per run: validation error (%) against wall-clock minutes and steps, log scale."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     for index, path in enumerate(metrics_paths):
-        rows = [row for row in read_metrics(path) if row.get("eval/test_error")]
-        error = [100.0 * float(row["eval/test_error"]) for row in rows]
+        rows = [row for row in read_metrics(path) if row.get("eval/validation_error")]
+        error = [100.0 * float(row["eval/validation_error"]) for row in rows]
         label = labels[index] if labels else path
         axes[0].plot([float(row["wall_time"]) / 60.0 for row in rows], error, label=label)
         axes[1].plot([int(row["step"]) for row in rows], error, label=label)
     for ax, xlabel in zip(axes, ("wall time (minutes)", "training step")):
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("test error (%)")
+        ax.set_ylabel("validation error (%)")
         ax.set_yscale("log")
         # Plain numbers (0.8, 1, 2) on the log axis, not matplotlib's default 8 × 10^-1.
         ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))

@@ -14,16 +14,11 @@ The classifier used for evaluation and export is an exponential moving average o
 import tensorflow as tf
 
 from ssl_gen import architectures, augment, distribute, losses, optim
-from ssl_gen.errors import ConfigError
 from ssl_gen.methods.base import Method, UpdateTape, apply_gradients, named_losses, step_seeds
 
 
-# Folded into a view's shift seed for its cutout, stroke and crossbar; views are small integers, so none
-# equals one.
+# Folded into a view's seeds for its cutout and elastic field; views are small integers, so none equals one.
 CUTOUT_SALT = 1_000_003
-STROKE_SALT = 1_000_033
-CROSSBAR_SALT = 1_000_037
-FOOT_SALT = 1_000_039
 ELASTIC_SALT = 1_000_081
 
 
@@ -35,10 +30,6 @@ class ImprovedGan(Method):
 
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)
-        outside = [c for c in config.augment_foot_classes if not 0 <= c < spec.num_classes]
-        if outside:
-            raise ConfigError(f"augment_foot_classes={list(config.augment_foot_classes)} names {outside}, "
-                              f"outside the data's classes 0..{spec.num_classes - 1}")
         seed = config.seed
         self.classifier = architectures.classifier(config, spec, seed=seed * 7919 + 1)
         self.classifier_average = architectures.classifier(config, spec)
@@ -148,14 +139,13 @@ class ImprovedGan(Method):
     def _classifier_update(self, labeled, unlabeled, generated, generated_labels, ramp):
         config = self.config
         consistency = config.unlabeled_consistency_weight > 0
-        batches = [self._augment(labeled["image"], labels=labeled["label"]), unlabeled["image"], generated]
+        batches = [self._augment(labeled["image"]), unlabeled["image"], generated]
         # Only the labeled images are shifted for the supervised term: shifting all three batches alike
         # (a DiffAugment-style choice) let C tell G's images apart: on MNIST-100 its real/fake loss was
         # 0.0012 at step 2,000 (0.27 unshifted) and G's feature-matching loss 19.4, then 54.2 at 4,000
         # (0.94, 0.75 unshifted). The consistency copy of x_u enters no real/fake term.
         if consistency:
-            batches.append(self._augment(unlabeled["image"], view=1,
-                                         labels=self._confident_labels(unlabeled["image"])))
+            batches.append(self._augment(unlabeled["image"], view=1))
         sizes = [tf.shape(batch)[0] for batch in batches]
         with UpdateTape() as tape:
             # One forward pass over all batches: fewer, larger matmuls are faster on a CPU.
@@ -174,27 +164,13 @@ class ImprovedGan(Method):
         apply_gradients(tape, classifier_losses["total"], self.classifier, self.classifier_optimizer)
         return classifier_losses, tf.stop_gradient(unlabeled_logits)
 
-    def _confident_labels(self, images):
-        """The averaged C's class for each image it is sure of (confidence_threshold), -1 elsewhere: which
-        unlabeled images --augment_foot_unlabeled may draw on. None when that flag is off."""
-        if not self.config.augment_foot_unlabeled:
-            return None
-        # The average, not C: it is the classifier evaluated, and its calls do not swing from step to step.
-        probabilities = tf.nn.softmax(self.classify(images))
-        labels = tf.argmax(probabilities, axis=1, output_type=tf.int32)
-        sure = losses.confidence_mask(probabilities, self.config.confidence_threshold) > 0
-        return tf.where(sure, labels, -1)
-
-    def _augment(self, images, view=0, labels=None):
-        """--augment_* (elastic, stroke and crossbar included) on C's images; `view` 0 is the labeled
-        batch, 1 the unlabeled consistency copy, which --consistency_cutout also erases a square from.
-        `labels` choose the images a foot may be drawn on: the labeled batch's classes for --augment_foot,
-        the averaged C's confident calls (-1: none) for --augment_foot_unlabeled on the consistency copy."""
+    def _augment(self, images, view=0):
+        """--augment_* on C's images; `view` 0 is the labeled batch, 1 the unlabeled consistency copy,
+        which --consistency_cutout also erases a square from."""
         config = self.config
         cutout = config.consistency_cutout if view else 0
-        foot = 0.0 if labels is None else (config.augment_foot_unlabeled if view else config.augment_foot)
         if not (config.augment_shift or config.augment_rotation or config.augment_scale or cutout
-                or config.augment_elastic or config.augment_stroke or config.augment_crossbar or foot):
+                or config.augment_elastic):
             return images
         # The labeled view keeps the seeds it had before the other views existed, so older runs reproduce.
         (shift_seed,) = step_seeds(self.classifier_optimizer.iterations, 1)
@@ -208,18 +184,6 @@ class ImprovedGan(Method):
             images = augment.random_elastic(images, config.augment_elastic, elastic_seed)
         images = augment.random_affine(images, config.augment_rotation, config.augment_scale, affine_seed)
         images = augment.random_shift(images, config.augment_shift, shift_seed)
-        if config.augment_stroke:
-            stroke_seed = tf.random.experimental.stateless_fold_in(shift_seed, STROKE_SALT)
-            images = augment.random_stroke(images, config.augment_stroke, stroke_seed)
-        if config.augment_crossbar:
-            crossbar_seed = tf.random.experimental.stateless_fold_in(shift_seed, CROSSBAR_SALT)
-            images = augment.random_crossbar(images, config.augment_crossbar, crossbar_seed,
-                                             stem_only=config.augment_crossbar_stem_only,
-                                             max_stem_width=config.augment_crossbar_stem_width)
-        if foot:
-            foot_seed = tf.random.experimental.stateless_fold_in(shift_seed, FOOT_SALT)
-            footed_class = tf.reduce_any(tf.equal(labels[:, None], list(config.augment_foot_classes)), axis=1)
-            images = augment.random_foot(images, foot, foot_seed, drawn_on=footed_class)
         if cutout:
             cutout_seed = tf.random.experimental.stateless_fold_in(shift_seed, CUTOUT_SALT)
             images = augment.cutout(images, cutout, cutout_seed, fill=-1.0)

@@ -1,0 +1,34 @@
+"""benchmarks/mnist.sh keeps the protocol: development seeds (1-99) are judged on validation only,
+reporting seeds (>= 101) on the test set once, after training."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT, SUBPROCESS_ENV
+from tests.test_cli import TINY_FLAGS
+
+
+def _mnist_sh(tmp_path, data_path, seed, run_dir):
+    env = {**SUBPROCESS_ENV, "MNIST_NPZ": data_path, "RUN_DIR": str(run_dir)}
+    return subprocess.run(["bash", os.path.join(ROOT, "benchmarks", "mnist.sh"), "20", str(seed),
+                           "--train_steps=2", "--eval_every=2", *TINY_FLAGS],
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("seed", [0, 100])
+def test_a_seed_outside_both_ranges_is_refused_before_training(tmp_path, mnist_small_path, seed):
+    result = _mnist_sh(tmp_path, mnist_small_path, seed, tmp_path / "run")
+    assert result.returncode == 2 and "neither a development seed" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_reporting_seed_is_judged_on_the_test_set(tmp_path, mnist_small_path):
+    run_dir = tmp_path / "run"
+    result = _mnist_sh(tmp_path, mnist_small_path, 101, run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((run_dir / "eval.json").read_text())
+    assert report["split"] == "test" and "validation_error" in report
+    assert not (run_dir / "eval_validation.json").exists()
