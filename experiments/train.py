@@ -8,6 +8,7 @@ from absl import app, flags, logging
 from ssl_gen import cli, train
 
 cli.define_config_flags()
+flags.adopt_module_key_flags(cli)  # --help lists the flags ssl_gen.cli defines, not only this module's
 flags.mark_flag_as_required("output_dir")
 
 

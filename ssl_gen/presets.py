@@ -29,7 +29,7 @@ PRESETS = {
     "mnist100": dict(dataset="mnist", num_labeled=100),
     "consistency": dict(_FEATURE_MATCHING, augment_shift=2, augment_rotation=15.0, augment_scale=0.1,
                         unlabeled_consistency_weight=1.0, confidence_threshold=0.95, generator_adam_beta1=0.0,
-                        lr_warmup_steps=1000, generator_tanh_scale=0.5, train_steps=70000),
+                        lr_warmup_steps=1000, generator_tanh_scale=0.5, train_steps=30000),
     "mnist100_fm": dict(_FEATURE_MATCHING, dataset="mnist", num_labeled=100, train_steps=138000),
     "m2_mnist100": dict(dataset="mnist", num_labeled=100, method="ssvae_m2", latent_dim=50,
                         classifier_units=(500,), encoder_units=(500,), generator_units=(500,),

@@ -90,7 +90,7 @@ def test_evaluate_without_an_evaluator(tmp_path, mnist_small_path):
     ("evaluate.py", ["--output_dir", "--data_path", "--candidates", "--latent_scale", "--split"]),
 ])
 def test_help_lists_flags_with_help_text(script, expected):
-    result = _run(script, "--helpfull", returncode=1)  # absl exits with 1 after printing help.
+    result = _run(script, "--help", returncode=1)  # absl exits with 1 after printing help.
     text = " ".join(result.stdout.split())  # absl wraps help text.
     for flag in expected:
         assert flag + ":" in text

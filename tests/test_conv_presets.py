@@ -100,7 +100,7 @@ def test_consistency_preset_is_the_feature_matching_game_with_generic_augmentati
                              "--independent_generator_step", "--augment_shift=2", "--augment_rotation=15",
                              "--augment_scale=0.1", "--unlabeled_consistency_weight=1",
                              "--confidence_threshold=0.95", "--generator_adam_beta1=0", "--lr_warmup_steps=1000",
-                             "--generator_tanh_scale=0.5", "--train_steps=70000"])
+                             "--generator_tanh_scale=0.5", "--train_steps=30000"])
     preset = _config_from(["--preset=consistency", "--num_labeled=50"])
     assert dataclasses.replace(preset, preset="", num_labeled=100) == explicit
     # No data set and no label count: the command line names them, so it serves MNIST and Fashion-MNIST.
