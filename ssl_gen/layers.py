@@ -49,7 +49,7 @@ DIRECTION_INITS = ("normal", "glorot")
 
 # The networks' output layers compute in float32 under mixed precision too (Keras's mixed-precision
 # guide): bfloat16 keeps 8 bits of a logit, so a logit near 10 moves in steps of 0.06, and the losses
-# and their gradients start from that rounding (0.12 points of MNIST-100 error on seed 1, docs/RESULTS.md).
+# and their gradients would start from that rounding.
 OUTPUT_DTYPE = "float32"
 
 

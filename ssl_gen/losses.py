@@ -50,7 +50,7 @@ def class_balance(logits, batch_mean=_batch_mean):
     """KL(uniform ‖ batch mean of C's probabilities): 0 when C spreads a batch evenly over the classes.
 
     Triple-GAN's 1e-3·CE(mean_batch C(x_u), uniform) minus its constant log K. It grows when C gives
-    whole classes to one cluster, the MNIST-20 failure (docs/RESULTS.md). `batch_mean` as in
+    whole classes to one cluster, a failure seen on MNIST with 20 labels. `batch_mean` as in
     `feature_matching`: a distributed step measures the global batch's balance.
     """
     probabilities = tf.nn.softmax(tf.cast(logits, tf.float32))
@@ -82,8 +82,8 @@ def prediction_consistency(target_logits, logits, threshold=0.0):
     The target is fixed, so C moves only the transformed view towards it. The mean is over the whole
     batch, as FixMatch's, so images below the threshold count as zeros.
 
-    Unmasked (threshold 0) on MNIST-20, C gave whole classes to one cluster (docs/RESULTS.md): a constant
-    prediction is perfectly consistent, and unsure targets pull towards it.
+    Unmasked (threshold 0), C can give whole classes to one cluster: a constant prediction is perfectly
+    consistent, and unsure targets pull towards it.
 
     Only log-softmax enters, whose gradient sums to zero over the classes: it reshapes P(y|x) without
     pushing Z(x), Improved-GAN's real/fake score.

@@ -2,7 +2,7 @@
 
 A weight-normed layer computes (x·v)·g/‖v‖. Left to the tape, the path through ‖v‖ costs each forward
 pass a [fan_in, units] tensor v·c (c per column) and a sum of it with the matmul's gradient, plus a
-dozen small ops; on the default MNIST step that was ~10 % of the step (docs/RESULTS.md, session 35).
+dozen small ops; on the default MNIST step that was ~10 % of the step (docs/RESULTS.md, throughput).
 Under an `UpdateTape`, a layer's norms are cut from v and watched instead, so the tape gives dL/d‖v‖, a
 vector; `UpdateTape.network_gradients` then adds v·Σ_p (dL/d‖v‖_p)/‖v‖_p to v's gradient in one pass,
 which is exact: dL/dv = ∂L/∂v|_‖v‖ + Σ_p (∂L/∂‖v‖_p)·v/‖v‖_p.

@@ -8,7 +8,7 @@ sample_latents API, so evaluation and export take them as they take a method.
 - Shrunk latents (`latent_scale` s < 1): z' = c + s (z − c) around the prior's centre c, G alone. It is a
   cousin of BigGAN's truncation trick (Brock et al., 2019) and Glow's temperature (Kingma & Dhariwal,
   2018). A shrunk U(0, 1) latent is still one G could have drawn; the prior is flat, so why the interior
-  gives surer samples is measured (docs/RESULTS.md), not derived from density.
+  gives surer samples is an empirical matter for the evaluation report, not derived from density.
 
 Both need no training and no labels beyond the run's own; both trade diversity for fidelity, which the
 evaluation report shows (conditional accuracy against FID and the diversity ratio).

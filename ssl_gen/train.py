@@ -1,5 +1,6 @@
 """Train one run: config → data → split → method → trainer."""
 
+import contextlib
 import dataclasses
 import os
 import tempfile
@@ -32,27 +33,31 @@ def run(config):
     chief = distribute.is_chief(strategy)
     logging.info("strategy %s: %d replicas in sync%s", config.strategy, strategy.num_replicas_in_sync,
                  "" if chief else " (non-chief worker: writes no logs)")
-    run_dir = _prepare_dir(config.output_dir)
-    changes = config_lib.check_against_saved(config, run_dir)
-    _refuse_changes_the_method_cannot_adopt(config, changes)
-    runs.set_precision(config)
-    data = runs.load_data(config)
-    # Before the test arrays are dropped: the evaluator's fingerprint covers the whole data set.
-    evaluator = _find_evaluator(config, data) if chief else None
-    data = without_test_set(data)
-    validation_size = data_lib.resolve_validation_size(config.validation_size, len(data.x_train))
-    split = data_lib.load_or_create_split(run_dir, data.y_train, config.num_labeled, data.spec.num_classes,
-                                          config.seed, validation_size, write=chief)
-    if chief:  # After the data and split checks, so a refused start leaves no record to clash with.
+    run_dir = config.output_dir
+    # Every check runs before the first write, so a refused start leaves the directory as it was and the
+    # corrected command finds nothing to clash with.
+    with _removed_if_start_fails(run_dir):
+        _check_writable(run_dir)
+        changes = config_lib.check_against_saved(config, run_dir)
+        _refuse_changes_the_method_cannot_adopt(config, changes)
+        runs.set_precision(config)
+        data = runs.load_data(config)
+        # Before the test arrays are dropped: the evaluator's fingerprint covers the whole data set.
+        evaluator = _find_evaluator(config, data) if chief else None
+        data = without_test_set(data)
+        validation_size = data_lib.resolve_validation_size(config.validation_size, len(data.x_train))
+        split = data_lib.load_or_create_split(run_dir, data.y_train, config.num_labeled,
+                                              data.spec.num_classes, config.seed, validation_size, write=False)
+        total_steps = config.total_steps(len(split.unlabeled))
+        with strategy.scope():
+            method = methods.create(config, data.spec, total_steps)
+    if chief:
+        data_lib.save_split(run_dir, split)
         config_lib.save(config, run_dir)
-    total_steps = config.total_steps(len(split.unlabeled))
     logging.info("data %s: %d training images of shape %s, %d classes: %d labeled, %d unlabeled, %d held "
                  "out for validation; %d steps", data.spec.name, len(data.x_train), data.spec.image_shape,
                  data.spec.num_classes, len(split.labeled), len(split.unlabeled), len(split.validation),
                  total_steps)
-
-    with strategy.scope():
-        method = methods.create(config, data.spec, total_steps)
     tensorboard = TensorBoard(run_dir) if chief else None
     final_metrics = {}
 
@@ -133,7 +138,7 @@ def _init_indices(pool, seed):
     return pool[chosen]
 
 
-def _prepare_dir(path):
+def _check_writable(path):
     try:
         os.makedirs(path, exist_ok=True)
         # A unique probe name: several workers of one run check the same directory at once.
@@ -141,4 +146,15 @@ def _prepare_dir(path):
             pass
     except OSError as error:
         raise ConfigError(f"cannot write to output_dir {path!r}: {error}") from error
-    return path
+
+
+@contextlib.contextmanager
+def _removed_if_start_fails(path):
+    """Removes `path` again if it did not exist and the block fails before writing into it."""
+    existed = os.path.exists(path)
+    try:
+        yield
+    except BaseException:
+        if not existed and os.path.isdir(path) and not os.listdir(path):
+            os.rmdir(path)
+        raise

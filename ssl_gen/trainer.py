@@ -186,11 +186,10 @@ def _check_not_collapsed(loss_name, averages, step, config, last_checkpoint):
         f"{config.log_every} steps) is below --collapse_threshold={config.collapse_threshold}, so C tells "
         f"G's images from real ones perfectly and stops learning from unlabeled images. Training stopped; "
         f"the latest checkpoint ({last_checkpoint or 'none yet'}) and the {config.keep_checkpoints - 1} "
-        "before it were left in place. Resuming from them repeats the collapse (docs/RESULTS.md: it is set by "
-        "the weights, not by the later batches). Check that --independent_generator_step is on (the "
-        "default), then start again in a new --output_dir with --generator_tanh_scale=0.5 (the anchors' "
-        "sigmoid output: no collapse in the two runs where tanh(a) collapsed, but slower) or another "
-        "--seed, or pass --collapse_threshold=0 to train on.")
+        "before it were left in place. Resuming from them repeats the collapse (it is set by the weights, "
+        "not by the later batches). Check that --independent_generator_step is on (the default), then start "
+        "again in a new --output_dir with --generator_tanh_scale=0.5 (the anchors' sigmoid output) or "
+        "another --seed, or pass --collapse_threshold=0 to train on.")
 
 
 def _format(values):

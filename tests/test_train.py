@@ -101,9 +101,25 @@ def test_a_refused_validation_size_leaves_the_directory_free_for_the_corrected_c
     run_dir = tmp_path / "run"
     with pytest.raises(ConfigError, match="leaves no training images"):
         train.run(tiny_config(run_dir, mnist_small_path, train_steps=3, validation_size=5000))
-    assert not (run_dir / "config.json").exists()
+    assert not run_dir.exists()
     train.run(tiny_config(run_dir, mnist_small_path, train_steps=3, validation_size=200))
     assert len(np.load(run_dir / "validation_indices.npy")) == 200
+
+
+@pytest.mark.parametrize("mistake, fragment", [
+    (dict(num_labeled=7), "num_labeled=7 is not divisible"),
+    (dict(method="ssvae_m2", architecture="conv"), "ssvae_m2 has MLP networks only"),
+])
+def test_a_refused_start_writes_nothing_so_the_corrected_command_runs(tmp_path, mnist_small_path, mistake,
+                                                                      fragment):
+    existing, new = tmp_path / "existing", tmp_path / "new"
+    existing.mkdir()
+    for run_dir in (existing, new):
+        with pytest.raises(ConfigError, match=fragment):
+            train.run(tiny_config(run_dir, mnist_small_path, train_steps=3, **mistake))
+    assert list(existing.iterdir()) == [] and not new.exists()
+    train.run(tiny_config(new, mnist_small_path, train_steps=3))
+    assert (new / "config.json").exists() and (new / "labeled_indices.npy").exists()
 
 
 def _reporting_after_four_steps(loss_name, value):

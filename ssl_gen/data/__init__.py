@@ -5,3 +5,4 @@ from ssl_gen.data.sources import DataSet, DataSpec, from_arrays, load, load_npz,
 from ssl_gen.data.split import (SPLIT_FILE, VALIDATION_FILE, Split, balanced_labeled_indices, load_validation,
                                 resolve_validation_size)
 from ssl_gen.data.split import load_or_create as load_or_create_split
+from ssl_gen.data.split import save as save_split

@@ -111,10 +111,18 @@ def load_or_create(run_dir, labels, num_labeled, num_classes, seed, validation_s
         return Split(labeled, validation, _complement(len(labels), validation))
     split = create(labels, num_labeled, num_classes, seed, validation_size)
     if write:
-        if validation_size:
-            _save(validation_path, split.validation)
-        _save(labeled_path, split.labeled)  # Last: its presence marks a complete split.
+        save(run_dir, split)
     return split
+
+
+def save(run_dir, split):
+    """Writes a new run's split files; a run that already has them keeps them."""
+    labeled_path = os.path.join(run_dir, SPLIT_FILE)
+    if os.path.exists(labeled_path):
+        return
+    if len(split.validation):
+        _save(os.path.join(run_dir, VALIDATION_FILE), split.validation)
+    _save(labeled_path, split.labeled)  # Last: its presence marks a complete split.
 
 
 def load_validation(run_dir):
