@@ -1,8 +1,10 @@
+import glob
 import json
 import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from ssl_gen import data, train
 from ssl_gen.data import images as image_conversion
@@ -104,6 +106,12 @@ def test_the_validation_report_judges_the_validation_images_and_never_the_test_s
     final = report.evaluate_run(str(run_dir), evaluator_dir=str(evaluator_dir), latent_scale=0.5)
     assert final["validation_error"] == pytest.approx(validation["validation_error"], abs=1e-9)
     assert np.array(final["confusion_matrix"]).sum() == len(small_data.x_test)
+    # G's own report on validation reaches the run's TensorBoard; the test reports never do.
+    report.evaluate_run(str(run_dir), evaluator_dir=str(evaluator_dir), split="validation")
+    report.evaluate_run(str(run_dir), evaluator_dir=str(evaluator_dir))
+    tags = {value.tag for path in glob.glob(str(run_dir / "tensorboard" / "events.out.tfevents.*"))
+            for event in tf.compat.v1.train.summary_iterator(path) for value in event.summary.value}
+    assert {"eval/fid", "eval/validation_error"} <= tags and not [tag for tag in tags if "test" in tag]
 
 
 def test_a_validation_report_of_a_run_without_validation_split_is_refused(mnist_small_path, tmp_path):

@@ -23,7 +23,7 @@ from ssl_gen.evaluation import images as sample_images
 from ssl_gen.metrics_log import METRICS_FILE, TensorBoard
 
 SPLITS = ("test", "validation")
-SCALARS = ("test_error", "validation_error", "ece", "conditional_accuracy", "fid", "kid", "intra_fid", "diversity_ratio")
+SCALARS = ("validation_error", "ece", "conditional_accuracy", "fid", "kid", "intra_fid", "diversity_ratio")
 
 
 def report_name(candidates=1, latent_scale=1.0, split="test"):
@@ -56,11 +56,13 @@ def evaluate_run(run_dir, data_path=None, evaluator_dir=None, seed=0, candidates
     report = _judge_and_save(method, data, evaluator_dir, run_dir, seed, labeled_indices, validation_indices,
                              {"num_labeled": config.num_labeled, "method": config.method, "step": step},
                              candidates, latent_scale, split)
-    if report_name(candidates, latent_scale, split) == "eval":
-        # TensorBoard's eval/ scalars and the run's curve belong to G's own report.
-        _to_tensorboard(run_dir, step, report)
+    name = report_name(candidates, latent_scale, split)
+    if name == "eval_validation":
+        # The run's TensorBoard holds what training may see: G's own report on the validation split.
+        _to_tensorboard(run_dir, step, report, os.path.join(run_dir, name))
+    if name == "eval" and len(validation_indices):
         metrics_path = os.path.join(run_dir, METRICS_FILE)
-        if os.path.exists(metrics_path) and len(validation_indices):
+        if os.path.exists(metrics_path):
             plots.plot_validation_error([metrics_path],
                                         os.path.join(run_dir, "eval", "validation_error_curve.png"),
                                         labels=[os.path.basename(os.path.normpath(run_dir))])
@@ -172,9 +174,9 @@ def _write_images(method, data, confusion, image_dir, seed, labeled_indices):
     plots.plot_confusion_matrix(confusion, os.path.join(image_dir, "confusion_matrix.png"))
 
 
-def _to_tensorboard(run_dir, step, report):
+def _to_tensorboard(run_dir, step, report, image_dir):
     board = TensorBoard(run_dir)
     board.scalars(step, {f"eval/{name}": report[name] for name in SCALARS if name in report})
     for name in ("samples_by_class", "interpolation", "nearest_neighbours"):
-        path = os.path.join(run_dir, "eval", f"{name}.png")
+        path = os.path.join(image_dir, f"{name}.png")
         board.image(step, f"eval/{name}", sample_images.read_png(path))
