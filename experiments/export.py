@@ -17,6 +17,7 @@ flags.DEFINE_integer("candidates", 1, "Export `generate` as the best-of-K sample
                      "label.", lower_bound=1)
 flags.DEFINE_float("latent_scale", 1.0, "Export `sample_latents` and `generate` with latents shrunk toward the "
                    "prior's centre, z' = c + s (z - c) (ssl_gen/sampling.py).", lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_bool("overwrite", False, "Replace what --export_dir already holds.")
 flags.mark_flags_as_required(["output_dir", "export_dir"])
 
 
@@ -24,7 +25,7 @@ def main(argv):
     del argv
     values = flags.FLAGS
     metadata = export.export_run(values.output_dir, values.export_dir, values.data_path, values.candidates,
-                                  values.latent_scale)
+                                  values.latent_scale, values.overwrite)
     print(json.dumps({key: value for key, value in metadata.items() if not key.endswith("_indices")}, indent=2))
 
 

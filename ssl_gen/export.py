@@ -12,21 +12,25 @@ import tensorflow as tf
 from ssl_gen import native, runs, sampling
 from ssl_gen.data import SPLIT_FILE, load_validation
 from ssl_gen.data import images as image_conversion
+from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import classifier_metrics
 
 METADATA_FILE = "metadata.json"
 
 
 class _Serving(tf.Module):
-    def __init__(self, method, image_shape):
+    def __init__(self, method, image_shape, num_classes):
         super().__init__()
         self._method = method
+        self._num_classes = num_classes
         # Keras 3 models are not followed by tf.saved_model's tracking; their variables are.
         self.saved_variables = [weight.value for item in method.checkpoint_items().values()
                                 if hasattr(item, "weights") and hasattr(item, "trainable_weights")
                                 for weight in item.weights]
-        image_spec = tf.TensorSpec([None, *image_shape], tf.float32, name="images")
-        self.classify = tf.function(self._classify, input_signature=[image_spec])
+        self.classify = tf.function(self._classify, input_signature=[
+            tf.TensorSpec([None, *image_shape], tf.float32, name="images")])
+        self.classify_uint8 = tf.function(self._classify_uint8, input_signature=[
+            tf.TensorSpec([None, *image_shape], tf.uint8, name="images")])
         self.generate = tf.function(self._generate, input_signature=[
             tf.TensorSpec([None], tf.int32, name="labels"), tf.TensorSpec([], tf.int32, name="seed")])
         # Two lower-level signatures let evaluation judge an export exactly as it judges a run.
@@ -37,8 +41,25 @@ class _Serving(tf.Module):
             tf.TensorSpec([None, *method.sample_latents(1, 0).shape[1:]], tf.float32, name="latents")])
 
     def _classify(self, images):
-        logits = self._method.classify(image_conversion.unit_to_model_range(images))
+        # Images in 0..255 as floats would be read as white and give confident, wrong labels.
+        checks = [tf.debugging.assert_greater_equal(images, 0.0, message="classify: images must be float32 in "
+                                                    "[0, 1] (classify_uint8 takes uint8); received values below 0"),
+                  tf.debugging.assert_less_equal(images, 1.0, message="classify: images must be float32 in [0, 1] "
+                                                 "(divide 0..255 values by 255, or use classify_uint8); received "
+                                                 "values above 1")]
+        with tf.control_dependencies(checks):
+            logits = self._method.classify(image_conversion.unit_to_model_range(images))
         return {"probabilities": tf.nn.softmax(logits), "labels": tf.argmax(logits, axis=1, output_type=tf.int64)}
+
+    def _classify_uint8(self, images):
+        return self._classify(tf.cast(images, tf.float32) / 255.0)
+
+    def _checked_labels(self, labels):
+        message = f"labels must be class indices 0..{self._num_classes - 1}"
+        checks = [tf.debugging.assert_non_negative(labels, message=message),
+                  tf.debugging.assert_less(labels, self._num_classes, message=message)]
+        with tf.control_dependencies(checks):
+            return tf.identity(labels)
 
     def _generate(self, labels, seed):
         return self._generate_from_latents(labels, self._method.sample_latents(tf.shape(labels)[0], seed))
@@ -47,14 +68,28 @@ class _Serving(tf.Module):
         return {"latents": self._method.sample_latents(count, seed)}
 
     def _generate_from_latents(self, labels, latents):
-        return {"images": image_conversion.model_to_unit_range(self._method.generate(labels, latents))}
+        images = self._method.generate(self._checked_labels(labels), latents)
+        return {"images": image_conversion.model_to_unit_range(images)}
 
 
-def export(method, spec, export_dir, metadata):
-    """Writes the SavedModel and `assets/metadata.json`; returns the export directory."""
-    module = _Serving(method, spec.image_shape)
-    signatures = {name: getattr(module, name)
-                  for name in ("classify", "generate", "sample_latents", "generate_from_latents")}
+SIGNATURES = ("classify", "classify_uint8", "generate", "sample_latents", "generate_from_latents")
+
+
+def export(method, spec, export_dir, metadata, overwrite=False):
+    """Writes the SavedModel and `assets/metadata.json`; returns the export directory.
+
+    Args:
+      method: the trained method (anything with classify / generate / sample_latents).
+      spec: the data's `DataSpec`.
+      export_dir: the directory to write; an existing one is refused unless `overwrite`.
+      metadata: a JSON-able dict saved as assets/metadata.json.
+      overwrite: replace what an existing `export_dir` holds.
+    Returns:
+      `export_dir`.
+    """
+    _check_target(export_dir, overwrite)
+    module = _Serving(method, spec.image_shape, spec.num_classes)
+    signatures = {name: getattr(module, name) for name in SIGNATURES}
     with native.disabled():  # traced here: the signatures must load where ssl_gen's kernels are not
         tf.saved_model.save(module, export_dir, signatures=signatures)
     os.makedirs(os.path.join(export_dir, "assets"), exist_ok=True)
@@ -63,13 +98,22 @@ def export(method, spec, export_dir, metadata):
     return export_dir
 
 
-def export_run(run_dir, export_dir, data_path=None, candidates=1, latent_scale=1.0):
+def _check_target(export_dir, overwrite):
+    if os.path.exists(export_dir) and not os.path.isdir(export_dir):
+        raise ConfigError(f"export_dir {export_dir!r} is a file, not a directory")
+    if os.path.isdir(export_dir) and os.listdir(export_dir) and not overwrite:
+        raise ConfigError(f"export_dir {export_dir!r} already holds files; choose a new directory or pass "
+                          f"--overwrite")
+
+
+def export_run(run_dir, export_dir, data_path=None, candidates=1, latent_scale=1.0, overwrite=False):
     """Exports a run's latest checkpoint with the metadata evaluation needs; returns the metadata.
 
     With candidates > 1, `generate` is the best-of-K sampler (ssl_gen.sampling): latents are
     [count, K, *latent_shape] and the classifier picks one image per row. With latent_scale < 1,
     `sample_latents` (hence `generate`) draws latents shrunk toward the prior's centre.
     """
+    _check_target(export_dir, overwrite)
     config, data, method, step = runs.restore(run_dir, data_path)
     method = sampling.wrap(method, candidates, latent_scale)
     labeled_indices = np.load(os.path.join(run_dir, SPLIT_FILE))
@@ -84,7 +128,7 @@ def export_run(run_dir, export_dir, data_path=None, candidates=1, latent_scale=1
     if len(validation_indices):
         metadata["validation_error"] = classifier_metrics.error_rate(
             method.classify, data.x_train[validation_indices], data.y_train[validation_indices])
-    export(method, data.spec, export_dir, metadata)
+    export(method, data.spec, export_dir, metadata, overwrite)
     return metadata
 
 

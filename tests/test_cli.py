@@ -133,6 +133,21 @@ out = model.signatures["classify"](images=tf.constant(np.load({str(tmp_path / 'i
 gen = model.signatures["generate"](labels=tf.constant([0, 3, 9], tf.int32), seed=tf.constant(7))
 again = model.signatures["generate"](labels=tf.constant([0, 3, 9], tf.int32), seed=tf.constant(7))
 assert "ssl_gen" not in sys.modules
+# uint8 images are accepted by their own signature; mistakes fail inside the SavedModel with a message.
+as_uint8 = model.signatures["classify_uint8"](images=tf.constant(np.round(np.load({str(tmp_path / 'images.npy')!r}) * 255).astype(np.uint8)))
+assert np.array_equal(as_uint8["labels"].numpy(), out["labels"].numpy())
+for call, fragment in [(lambda: model.signatures["generate"](labels=tf.constant([3, 10]), seed=tf.constant(0)),
+                        "labels must be class indices 0..9"),
+                       (lambda: model.signatures["generate"](labels=tf.constant([-1]), seed=tf.constant(0)),
+                        "labels must be class indices 0..9"),
+                       (lambda: model.signatures["classify"](images=tf.constant(np.load({str(tmp_path / 'images.npy')!r}) * 255)),
+                        "received values above 1")]:
+    try:
+        call()
+    except tf.errors.InvalidArgumentError as error:
+        assert fragment in str(error), str(error)[:500]
+    else:
+        raise AssertionError(fragment + ": no error")
 np.save({str(tmp_path / 'labels.npy')!r}, out["labels"].numpy())
 np.save({str(tmp_path / 'generated.npy')!r}, gen["images"].numpy())
 assert np.array_equal(gen["images"].numpy(), again["images"].numpy())
@@ -142,6 +157,13 @@ assert out["probabilities"].shape == (16, 10) and out["labels"].dtype == tf.int6
                             cwd=str(tmp_path), env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-3000:]
     np.testing.assert_array_equal(np.load(tmp_path / "labels.npy"), expected_labels)
+    # An existing export is replaced only when asked, and a file is never taken for a directory.
+    refused = _run("export.py", f"--output_dir={run_dir}", f"--export_dir={export_dir}", returncode=1)
+    assert "already holds files" in refused.stderr and "Traceback" not in refused.stderr
+    _run("export.py", f"--output_dir={run_dir}", f"--export_dir={export_dir}", "--overwrite")
+    (tmp_path / "a_file").write_text("")
+    refused = _run("export.py", f"--output_dir={run_dir}", f"--export_dir={tmp_path / 'a_file'}", returncode=1)
+    assert "is a file, not a directory" in refused.stderr
     # The export records the validation error and split; judging the test set is evaluate.py's job.
     validation = np.load(os.path.join(run_dir, "validation_indices.npy"))
     assert metadata["validation_indices"] == validation.tolist() and "test_error" not in metadata
