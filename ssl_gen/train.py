@@ -6,7 +6,7 @@ import os
 import tempfile
 
 import numpy as np
-from absl import logging
+from absl import flags, logging
 
 from ssl_gen import config as config_lib
 from ssl_gen import data as data_lib
@@ -27,6 +27,7 @@ TRAINING_SAMPLES_PER_CLASS = 50  # A cheap conditional accuracy; experiments/eva
 
 def run(config):
     """Trains (or resumes) the run in `config.output_dir`. Returns the final evaluation metrics."""
+    _show_progress()
     config.validate()
     # First: MultiWorkerMirroredStrategy must exist before any other TensorFlow op runs.
     strategy = distribute.make_strategy(config.strategy, config.tpu)
@@ -87,6 +88,13 @@ def run(config):
             config_lib.record_changes(run_dir, changes, start_step)
     trainer.fit(total_steps, start_step)
     return final_metrics
+
+
+def _show_progress():
+    """Called from Python (a notebook, a script without absl's app.run), absl logs only warnings: show
+    the progress lines too, unless flags have set a verbosity."""
+    if not flags.FLAGS.is_parsed() and logging.get_verbosity() < logging.INFO:
+        logging.set_verbosity(logging.INFO)
 
 
 def _refuse_changes_the_method_cannot_adopt(config, changes):

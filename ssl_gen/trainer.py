@@ -126,7 +126,9 @@ class Trainer:
                 if step % config.log_every == 0 or last:
                     steps_per_second = window_steps / max(time.time() - window_start, 1e-9)
                     averages = {name: total / window_steps for name, total in running.items()}
-                    self._log(step, total_steps, averages, steps_per_second)
+                    # The whole run's pace so far, evaluations and checkpoints included.
+                    remaining = (total_steps - step) * (time.time() - started) / (step - start_step)
+                    self._log(step, total_steps, averages, steps_per_second, remaining)
                     _check_not_collapsed(self.method.collapse_loss, averages, step, config,
                                          self.manager.latest_checkpoint)
                     running, window_start, window_steps = {}, time.time(), 0
@@ -147,10 +149,21 @@ class Trainer:
         return {name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
                 for name, value in per_replica.items()}
 
-    def _log(self, step, total_steps, averages, steps_per_second):
+    def _log(self, step, total_steps, averages, steps_per_second, remaining_seconds):
         self.tensorboard.scalars(step, {**averages, "perf/steps_per_second": steps_per_second})
         main = {name: value for name, value in averages.items() if name.count("/") == 1}
-        logging.info("step %d/%d (%.1f steps/s) %s", step, total_steps, steps_per_second, _format(main))
+        logging.info("step %d/%d (%.1f steps/s, ETA %s) %s", step, total_steps, steps_per_second,
+                     format_duration(remaining_seconds), _format(main))
+
+
+def format_duration(seconds):
+    """'1h 05m', '12m 30s' or '45s'."""
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds}s"
 
 
 def worker_checkpoint_dir(run_dir, task_id):

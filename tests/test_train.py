@@ -3,6 +3,9 @@
 import csv
 import json
 import os
+import re
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -10,11 +13,11 @@ import pytest
 import tensorflow as tf
 
 from ssl_gen import config as ssl_config
-from ssl_gen import data, methods, runs, train
+from ssl_gen import data, methods, runs, train, trainer
 from ssl_gen.errors import ConfigError, TrainingError
 from ssl_gen.methods.triple_gan import TripleGan
 from ssl_gen.trainer import trackable
-from tests.conftest import tiny_config
+from tests.conftest import ROOT, SUBPROCESS_ENV, tiny_config
 
 
 def _metric_rows(run_dir):
@@ -379,3 +382,18 @@ def test_changing_the_tanh_scale_of_a_method_without_one_is_refused_before_confi
 def test_only_a_tanh_generator_reads_the_tanh_scale(method, architecture, reads):
     config = ssl_config.Config(method=method, architecture=architecture)
     assert methods.get_class(method).generator_reads_tanh_scale(config) is reads
+
+
+def test_training_from_python_shows_progress_with_an_eta(tmp_path, mnist_small_path):
+    # No absl app.run here, as in a notebook: the library still shows its progress lines.
+    script = ("from ssl_gen import train\nfrom tests.conftest import tiny_config\n"
+              f"train.run(tiny_config({str(tmp_path / 'run')!r}, {mnist_small_path!r}, train_steps=6))\n")
+    result = subprocess.run([sys.executable, "-c", script], env=SUBPROCESS_ENV, cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"step 6/6 \([0-9.]+ steps/s, ETA 0s\)", result.stderr), result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("seconds, text", [(45.2, "45s"), (750, "12m 30s"), (3900, "1h 05m")])
+def test_durations_read_as_hours_minutes_and_seconds(seconds, text):
+    assert trainer.format_duration(seconds) == text
