@@ -9,7 +9,7 @@ from ssl_gen import config as config_lib
 from ssl_gen import data as data_lib
 from ssl_gen import methods
 from ssl_gen.errors import ConfigError
-from ssl_gen.trainer import CHECKPOINT_DIR, make_checkpoint
+from ssl_gen.trainer import CHECKPOINT_DIR, make_checkpoint, restore_newest_readable
 
 
 def set_precision(config):
@@ -28,9 +28,8 @@ def restore(run_dir, data_path=None):
     unlabeled = len(data.x_train) - len(data_lib.load_validation(run_dir))
     method = methods.create(config, data.spec, config.total_steps(unlabeled))
     method.build()
-    latest = tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINT_DIR))
-    if latest is None:
-        raise ConfigError(f"no checkpoint in {os.path.join(run_dir, CHECKPOINT_DIR)!r}: train first")
     step = tf.Variable(0, dtype=tf.int64)
-    make_checkpoint(method, step).restore(latest).assert_existing_objects_matched()
+    checkpoint_dir = os.path.join(run_dir, CHECKPOINT_DIR)
+    if restore_newest_readable(make_checkpoint(method, step), checkpoint_dir) is None:
+        raise ConfigError(f"no checkpoint in {checkpoint_dir!r}: train first")
     return config, data, method, int(step.numpy())

@@ -36,6 +36,32 @@ def trackable(item):
     return item
 
 
+def restore_newest_readable(checkpoint, checkpoint_dir):
+    """Restores the newest checkpoint of `checkpoint_dir` that reads, skipping broken ones (e.g. cut short
+    by a full disk) with a warning that names them.
+
+    Returns:
+      The restored checkpoint's path, or None when the directory holds no checkpoint.
+    Raises:
+      TrainingError: there are checkpoints and none of them reads.
+    """
+    state = tf.train.get_checkpoint_state(checkpoint_dir)
+    if state is None:
+        return None
+    broken = []
+    for path in reversed(list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]):
+        try:
+            checkpoint.restore(path).assert_existing_objects_matched()
+            return path
+        # TensorFlow reports a short read as IndexError ("Read less bytes than requested").
+        except (tf.errors.OpError, ValueError, AssertionError, IndexError) as error:
+            logging.warning("checkpoint %s does not read (%s); trying the one before it", path,
+                            str(error).strip().splitlines()[0][:200])
+            broken.append(path)
+    raise TrainingError(f"no checkpoint in {checkpoint_dir!r} reads ({', '.join(broken)}); "
+                        f"start again in a new --output_dir")
+
+
 class _StopRequest:
     """SIGINT/SIGTERM ask the loop to save a checkpoint and return at the next step."""
 
@@ -90,11 +116,11 @@ class Trainer:
             max_to_keep=config.keep_checkpoints if self.chief else 1)
 
     def restore_or_initialize(self, initial_images):
-        """Restores the chief's latest checkpoint, or initialises the method from data. Returns the start step."""
-        latest = tf.train.latest_checkpoint(self.checkpoint_dir)
-        if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
-            logging.info("resumed from %s at step %d", latest, int(self.step))
+        """Restores the chief's newest readable checkpoint, or initialises the method from data. Returns
+        the start step."""
+        restored = restore_newest_readable(self.checkpoint, self.checkpoint_dir)
+        if restored:
+            logging.info("resumed from %s at step %d", restored, int(self.step))
         else:
             self.method.initialize(initial_images)
         return int(self.step.numpy())

@@ -1,6 +1,7 @@
 """Training runs end to end through the library: outputs, resume, refusals, NaN guard."""
 
 import csv
+import glob
 import json
 import os
 import re
@@ -397,3 +398,29 @@ def test_training_from_python_shows_progress_with_an_eta(tmp_path, mnist_small_p
 @pytest.mark.parametrize("seconds, text", [(45.2, "45s"), (750, "12m 30s"), (3900, "1h 05m")])
 def test_durations_read_as_hours_minutes_and_seconds(seconds, text):
     assert trainer.format_duration(seconds) == text
+
+
+def _truncate_checkpoint(run_dir, step):
+    for path in glob.glob(str(run_dir / "checkpoints" / f"ckpt-{step}.data-*")):
+        with open(path, "r+b") as file:
+            file.truncate(os.path.getsize(path) // 2)
+
+
+def test_a_broken_newest_checkpoint_falls_back_to_the_one_before(tmp_path, mnist_small_path, caplog):
+    run_dir = tmp_path / "run"
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=6))
+    _truncate_checkpoint(run_dir, 6)
+    caplog.set_level("WARNING")
+    _, _, _, step = runs.restore(str(run_dir))  # what evaluate.py and export.py read
+    assert step == 3 and "ckpt-6 does not read" in caplog.text
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=9))
+    assert runs.restore(str(run_dir))[3] == 9
+
+
+def test_no_readable_checkpoint_is_one_clear_error(tmp_path, mnist_small_path):
+    run_dir = tmp_path / "run"
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=6))
+    for step in (3, 6):
+        _truncate_checkpoint(run_dir, step)
+    with pytest.raises(TrainingError, match="no checkpoint in .* reads .*ckpt-6.*ckpt-3"):
+        train.run(tiny_config(run_dir, mnist_small_path, train_steps=9))
