@@ -16,6 +16,7 @@ from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import classifier_metrics
 
 METADATA_FILE = "metadata.json"
+METADATA_PATH = os.path.join("assets", METADATA_FILE)
 
 
 class _Serving(tf.Module):
@@ -93,7 +94,8 @@ def export(method, spec, export_dir, metadata, overwrite=False):
     with native.disabled():  # traced here: the signatures must load where ssl_gen's kernels are not
         tf.saved_model.save(module, export_dir, signatures=signatures)
     os.makedirs(os.path.join(export_dir, "assets"), exist_ok=True)
-    with open(os.path.join(export_dir, "assets", METADATA_FILE), "w") as file:
+    metadata = {"image_shape": list(spec.image_shape), "num_classes": spec.num_classes, **metadata}
+    with open(os.path.join(export_dir, METADATA_PATH), "w") as file:
         json.dump(metadata, file, indent=2)
     return export_dir
 
