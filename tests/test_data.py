@@ -1,8 +1,11 @@
+import time
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from ssl_gen import data
+from ssl_gen.data import sources
 from ssl_gen.errors import ConfigError, DataError
 
 
@@ -200,10 +203,24 @@ def test_labeling_every_image_ignores_balance_but_one_fewer_does_not():
         data.balanced_labeled_indices(labels, 57, 3, seed=0)
 
 
-def test_tfds_path_with_mock_data():
+def test_tfds_path_with_mock_data(monkeypatch):
     tfds = pytest.importorskip("tensorflow_datasets")
+    monkeypatch.setattr(sources, "download_host_reachable", lambda: True)  # mock data needs no network
     with tfds.testing.mock_data(num_examples=30):
         dataset = data.load("mnist")
     assert dataset.spec.image_shape == (28, 28, 1)
     assert dataset.x_train.dtype == np.uint8 and len(dataset.x_train) == 30
     assert dataset.y_train.max() < dataset.spec.num_classes <= 10
+
+
+def test_offline_tfds_fails_at_once_naming_the_npz_route(monkeypatch, tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+
+    def no_network(*args, **kwargs):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(sources.socket, "create_connection", no_network)
+    started = time.time()
+    with pytest.raises(DataError, match=r"'mnist' is not downloaded .* pass --data_path=FILE.npz instead"):
+        data.load("mnist", tfds_data_dir=str(tmp_path))
+    assert time.time() - started < 30

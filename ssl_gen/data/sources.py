@@ -6,6 +6,7 @@ The number of classes and the image shape come from the data, never from constan
 
 import dataclasses
 import os
+import socket
 import zipfile
 
 import numpy as np
@@ -15,6 +16,7 @@ from ssl_gen.errors import DataError
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 TFDS_NAMES = ("mnist", "fashion_mnist", "svhn_cropped", "cifar10")
+DOWNLOAD_HOST = "storage.googleapis.com"  # where tfds downloads these data sets from
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,10 +69,25 @@ def load_tfds(name, data_dir=None):
                         "or pass --data_path=FILE.npz")
     import tensorflow_datasets as tfds  # Imported late: it is slow and only this path needs it.
 
+    # Offline, tfds retries its downloads for minutes before failing: say so at once instead.
+    if not tfds.builder(name, data_dir=data_dir).is_prepared() and not download_host_reachable():
+        raise DataError(f"the tfds data set {name!r} is not downloaded and {DOWNLOAD_HOST} cannot be reached "
+                        f"(offline?): pass --data_path=FILE.npz instead, an .npz holding {', '.join(NPZ_KEYS)} "
+                        "(uint8 images [N, H, W] or [N, H, W, C], integer labels 0..K-1), e.g. from "
+                        "keras.datasets")
     train, test = tfds.load(name, split=["train", "test"], as_supervised=True, data_dir=data_dir)
     x_train, y_train = _to_arrays(tfds, train)
     x_test, y_test = _to_arrays(tfds, test)
     return from_arrays(name, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+
+
+def download_host_reachable(timeout=3.0):
+    """Whether a TCP connection to tfds' download host opens within `timeout` seconds."""
+    try:
+        socket.create_connection((DOWNLOAD_HOST, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
 
 
 def _to_arrays(tfds, dataset):
