@@ -229,6 +229,8 @@ def check_against_saved(config, run_dir):
                for field in dataclasses.fields(Config)
                if field.name not in _NOT_SETTINGS
                and getattr(previous, field.name) != getattr(config, field.name)}
+    if "data_path" in changes and _same_file(*changes["data_path"]):
+        del changes["data_path"]  # the same file, spelled relative once and absolute once
     clashes = {name: changes[name] for name in IDENTITY_FIELDS if name in changes}
     if clashes:
         details = ", ".join(f"{name}: run has {old!r}, received {new!r}"
@@ -236,6 +238,10 @@ def check_against_saved(config, run_dir):
         raise ConfigError(f"{run_dir!r} holds a different run ({details}); "
                           "use a new --output_dir or the same settings")
     return changes
+
+
+def _same_file(first, second):
+    return bool(first) and bool(second) and os.path.realpath(first) == os.path.realpath(second)
 
 
 def save(config, run_dir):

@@ -71,6 +71,16 @@ def test_rerun_with_a_different_experiment_is_refused(tmp_path, mnist_small_path
         train.run(tiny_config(run_dir, mnist_small_path, validation_size=50))
 
 
+def test_the_same_data_file_spelled_another_way_resumes(tmp_path, mnist_small_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    train.run(tiny_config(run_dir, mnist_small_path, train_steps=3))
+    monkeypatch.chdir(os.path.dirname(mnist_small_path))
+    relative = os.path.join("..", os.path.basename(os.path.dirname(mnist_small_path)),
+                            os.path.basename(mnist_small_path))
+    train.run(tiny_config(run_dir, relative, train_steps=6))
+    assert runs.restore(str(run_dir), data_path=mnist_small_path)[3] == 6
+
+
 def _with_noise_as_test_set(source, destination):
     with np.load(source) as arrays:
         values = dict(arrays)
