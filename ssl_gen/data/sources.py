@@ -5,6 +5,7 @@ The number of classes and the image shape come from the data, never from constan
 """
 
 import dataclasses
+import functools
 import os
 import socket
 import zipfile
@@ -69,13 +70,17 @@ def load_tfds(name, data_dir=None):
                         "or pass --data_path=FILE.npz")
     import tensorflow_datasets as tfds  # Imported late: it is slow and only this path needs it.
 
-    # Offline, tfds retries its downloads for minutes before failing: say so at once instead.
-    if not tfds.builder(name, data_dir=data_dir).is_prepared() and not download_host_reachable():
-        raise DataError(f"the tfds data set {name!r} is not downloaded and {DOWNLOAD_HOST} cannot be reached "
-                        f"(offline?): pass --data_path=FILE.npz instead, an .npz holding {', '.join(NPZ_KEYS)} "
-                        "(uint8 images [N, H, W] or [N, H, W, C], integer labels 0..K-1), e.g. from "
-                        "keras.datasets")
-    train, test = tfds.load(name, split=["train", "test"], as_supervised=True, data_dir=data_dir)
+    load = functools.partial(tfds.load, name, split=["train", "test"], as_supervised=True, data_dir=data_dir)
+    try:
+        train, test = load(download=False)  # prepared already (or tfds' mock data)
+    except AssertionError:  # tfds' "could not find data": it must be downloaded
+        # Offline, tfds retries its downloads for minutes before failing: say so at once instead.
+        if not download_host_reachable():
+            raise DataError(f"the tfds data set {name!r} is not downloaded and {DOWNLOAD_HOST} cannot be "
+                            f"reached (offline?): pass --data_path=FILE.npz instead, an .npz holding "
+                            f"{', '.join(NPZ_KEYS)} (uint8 images [N, H, W] or [N, H, W, C], integer labels "
+                            "0..K-1), e.g. from keras.datasets") from None
+        train, test = load(download=True)
     x_train, y_train = _to_arrays(tfds, train)
     x_test, y_test = _to_arrays(tfds, test)
     return from_arrays(name, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
