@@ -1,4 +1,4 @@
-"""Test-session settings shared by tests/ and the notebooks run through nbmake."""
+"""Settings shared by tests/ and the notebooks run through nbmake."""
 
 import os
 import tempfile

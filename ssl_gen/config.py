@@ -182,7 +182,7 @@ class Config:
         same = ("dataset", "num_labeled", "seed", "validation_size", "architecture", "classifier_units", "classifier_channels")
         differences = [f"{name}: {self.classifier_from} has {getattr(source, name)!r}, received "
                        f"{getattr(self, name)!r}" for name in same if getattr(source, name) != getattr(self, name)]
-        if os.path.realpath(source.data_path or "") != os.path.realpath(self.data_path or ""):
+        if not same_data_path(source.data_path, self.data_path):
             differences.append(f"data_path: {self.classifier_from} has {source.data_path!r}, received "
                                f"{self.data_path!r}")
         if differences:
@@ -229,7 +229,7 @@ def check_against_saved(config, run_dir):
                for field in dataclasses.fields(Config)
                if field.name not in _NOT_SETTINGS
                and getattr(previous, field.name) != getattr(config, field.name)}
-    if "data_path" in changes and _same_file(*changes["data_path"]):
+    if "data_path" in changes and same_data_path(*changes["data_path"]):
         del changes["data_path"]  # the same file, spelled relative once and absolute once
     clashes = {name: changes[name] for name in IDENTITY_FIELDS if name in changes}
     if clashes:
@@ -240,8 +240,10 @@ def check_against_saved(config, run_dir):
     return changes
 
 
-def _same_file(first, second):
-    return bool(first) and bool(second) and os.path.realpath(first) == os.path.realpath(second)
+def same_data_path(first, second):
+    """Whether two --data_path values name the same file (one may be relative, one absolute)."""
+    return first == second or (bool(first) and bool(second)
+                               and os.path.realpath(first) == os.path.realpath(second))
 
 
 def save(config, run_dir):

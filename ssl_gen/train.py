@@ -1,7 +1,6 @@
 """Train one run: config → data → split → method → trainer."""
 
 import contextlib
-import dataclasses
 import os
 import tempfile
 
@@ -45,7 +44,7 @@ def run(config):
         data = runs.load_data(config)
         # Before the test arrays are dropped: the evaluator's fingerprint covers the whole data set.
         evaluator = _find_evaluator(config, data) if chief else None
-        data = without_test_set(data)
+        data = data_lib.without_test_set(data)  # nothing in training can read them
         validation_size = data_lib.resolve_validation_size(config.validation_size, len(data.x_train))
         split = data_lib.load_or_create_split(run_dir, data.y_train, config.num_labeled,
                                               data.spec.num_classes, config.seed, validation_size, write=False)
@@ -103,11 +102,6 @@ def _refuse_changes_the_method_cannot_adopt(config, changes):
         raise ConfigError(f"--generator_tanh_scale cannot change on resume for --method={config.method} "
                           f"--architecture={config.architecture}: its G has no tanh scale (the run was "
                           f"saved with {trained}); keep {trained} or use a new --output_dir")
-
-
-def without_test_set(data):
-    """The data set as training sees it: the test arrays are gone, so nothing in training can read them."""
-    return dataclasses.replace(data, x_test=None, y_test=None)
 
 
 def evaluate_during_training(method, data, validation_indices, run_dir, step, tensorboard, evaluator=None):

@@ -47,11 +47,8 @@ def test_generator_table_of_the_best_of_k_sampler_reads_only_its_reports(tmp_pat
     _report(ours, "eval_best_of_2_latent_scale_0.5.json", conditional_accuracy=0.995, fid=66.0, latent_scale=0.5)
     _report(reference, "eval_best_of_2_latent_scale_0.5.json", conditional_accuracy=0.997, fid=60.0,
             latent_scale=0.5)
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "summarize.py"),
-                             "--table=generator", "--candidates=2", str(ours), str(reference)],
-                            env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[2:] == ["| 0.5 | 99.50 % | 66.0 | 60.0 | 1.10 | yes |"]
+    lines = _summarize_generator(ours, reference, flags=("--candidates=2",)).stdout.strip().splitlines()
+    assert lines[2:] == ["| 0.5 | 99.50 % | 66.0 | 60.0 | 1.10 | yes |"]
 
 
 def test_generator_table_on_the_validation_split_reads_only_its_reports(tmp_path):

@@ -36,6 +36,11 @@ class DataSet:
     y_test: np.ndarray
 
 
+def without_test_set(data):
+    """The data set with its test arrays gone, for code that must not read them (training, choosing)."""
+    return dataclasses.replace(data, x_test=None, y_test=None)
+
+
 def load(dataset="mnist", data_path="", tfds_data_dir=None):
     """Loads `data_path` if given, otherwise the tfds data set `dataset`."""
     if data_path:

@@ -103,9 +103,8 @@ def load_or_create(run_dir, labels, num_labeled, num_classes, seed, validation_s
       A `Split`.
     """
     labeled_path = os.path.join(run_dir, SPLIT_FILE)
-    validation_path = os.path.join(run_dir, VALIDATION_FILE)
     if os.path.exists(labeled_path):
-        validation = _load_validation(validation_path, validation_size, len(labels))
+        validation = _checked_validation(run_dir, validation_size, len(labels))
         labeled = np.load(labeled_path)
         _check_labeled(labeled, labeled_path, labels, num_labeled, validation)
         return Split(labeled, validation, _complement(len(labels), validation))
@@ -143,8 +142,9 @@ def _save(path, indices):
     os.replace(temporary, path)
 
 
-def _load_validation(path, validation_size, num_images):
-    indices = np.load(path) if os.path.exists(path) else np.zeros([0], np.int64)
+def _checked_validation(run_dir, validation_size, num_images):
+    indices = load_validation(run_dir)
+    path = os.path.join(run_dir, VALIDATION_FILE)
     if len(indices) != validation_size:
         raise ConfigError(f"{path} holds {len(indices)} validation images but the run asks for "
                           f"validation_size={validation_size}; use the run's size or a new --output_dir")

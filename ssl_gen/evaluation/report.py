@@ -6,7 +6,6 @@ numbers a run reports; the validation error is added beside it) or the run's val
 choosing settings such as a latent scale without reading the test set; DIR/eval_validation.json).
 """
 
-import dataclasses
 import json
 import os
 
@@ -97,7 +96,7 @@ def _judge_and_save(method, data, evaluator_dir, directory, seed, labeled_indice
         if not len(validation_indices):
             raise ConfigError(f"{directory!r} has no validation split (it was trained with "
                               f"--validation_size=0): judge it with --split=test")
-        data = dataclasses.replace(data, x_test=None, y_test=None)  # Choosing settings never reads it.
+        data = data_lib.without_test_set(data)  # Choosing settings never reads it.
     report = evaluate_method(sampling.wrap(method, candidates, latent_scale), data, evaluator,
                              os.path.join(directory, name), seed, labeled_indices, validation_indices, split)
     report.update({**details, "candidates": candidates, "latent_scale": latent_scale})
