@@ -15,7 +15,6 @@ setup(
     long_description=Path(__file__).with_name("README.md").read_text(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["ssl_gen", "ssl_gen.*"]),
-    package_data={"ssl_gen.native": ["*.cc", "*.h"]},  # compiled on first use (ssl_gen/native)
     python_requires=">=3.10",
     install_requires=read_requirements(),
     extras_require={"dev": ["pytest>=8", "pytest-xdist>=3", "nbmake>=1.5", "ipykernel>=6"]},

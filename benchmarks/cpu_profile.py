@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
-from ssl_gen import cli, native, profiling, runs  # noqa: E402
+from ssl_gen import cli, profiling, runs  # noqa: E402
 
 cli.define_config_flags()
 flags.DEFINE_integer("steps", 300, "Profiled train steps (after --warmup).")
@@ -45,7 +45,7 @@ def main(argv):
         profiling.run_steps(step, iterator, FLAGS.steps)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         result = {"preset": config.preset or "default", "batch_size": config.batch_size,
-                  "native_kernels": native.supports("float32"), "steps": FLAGS.steps,
+                  "steps": FLAGS.steps,
                   "ms_per_step": round(1000 * wall / FLAGS.steps, 2),
                   "cpu_ms_per_step": round(1000 * cpu / FLAGS.steps, 2), "cores_busy": round(cpu / wall, 3)}
         if recording:

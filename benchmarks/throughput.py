@@ -11,10 +11,7 @@ bound, not a configuration (the step then trains wrong).
 TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS limit both the peak and the step; the line records them.
 The peak is the best of one chain of matmuls and of one chain per core run at once (by chain count in
 matmul_peak_gflops_by_chains), so a step that spreads one-thread ops over the cores is held to the
-whole machine's peak. It also records whether the step ran ssl_gen's native kernels
-(SSL_GEN_NATIVE_OPS=off times it without them). The FLOP count is TensorFlow's, which does not see
-inside those kernels: with them, the step's few element-wise FLOPs they do are left out, so its
-fraction of peak is, if anything, understated.
+whole machine's peak. The FLOP count is TensorFlow's graph profiler's.
 """
 
 import json
@@ -26,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from ssl_gen import cli, native, profiling, runs  # noqa: E402
+from ssl_gen import cli, profiling, runs  # noqa: E402
 
 cli.define_config_flags()
 flags.DEFINE_integer("steps", 200, "Timed train steps (after --warmup).")
@@ -61,8 +58,6 @@ def main(argv):
         "dtype": dtype.name, "jit_compile": config.jit_compile, "threads": os.cpu_count(),
         "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),
         "inter_op_threads": os.environ.get("TF_NUM_INTEROP_THREADS", "default"),
-        "native_kernels": native.supports(dtype),
-        "native_activation_kernels": native.supports(dtype, native.ACTIVATION_DTYPES),
         "matmul_peak_gflops": round(peak / 1e9, 2),
         "matmul_peak_gflops_by_chains": {chains: round(rate / 1e9, 2) for chains, rate in peaks.items()},
         "step_gflop": round(step["step_flops"] / 1e9, 3),

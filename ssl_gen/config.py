@@ -16,9 +16,11 @@ CHANGES_FILE = "config_changes.jsonl"
 _NOT_SETTINGS = ("output_dir",)
 # A resumed run must agree on these, or it would mix two experiments in one directory.
 IDENTITY_FIELDS = ("dataset", "data_path", "method", "num_labeled", "seed", "validation_size")
-# Settings added with a new default after runs already existed: a config.json without the key was
-# written by code that behaved as this value, so resuming such a run keeps its behaviour.
-_BEFORE_THE_FIELD_EXISTED = {"independent_generator_step": False, "validation_size": 0}
+# The run directory's format: raised whenever a run trained by older code could not continue or be
+# judged as it was trained (its settings, seed streams or checkpointed variables changed).
+# A config.json without the key is format 1.
+FORMAT_VERSION = 2
+_FORMAT_KEY = "format_version"
 
 
 @dataclasses.dataclass
@@ -195,11 +197,12 @@ class Config:
         return self.train_steps
 
     def to_json(self):
-        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+        return json.dumps({_FORMAT_KEY: FORMAT_VERSION, **dataclasses.asdict(self)}, indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls, values):
         known = {field.name for field in dataclasses.fields(cls)}
+        values = {name: value for name, value in values.items() if name != _FORMAT_KEY}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"unknown config keys {unknown}")
@@ -212,7 +215,12 @@ def load(run_dir):
         raise ConfigError(f"no {CONFIG_FILE} in {run_dir!r}: is it a run directory?")
     with open(path) as file:
         values = json.load(file)
-    return Config.from_dict({**_BEFORE_THE_FIELD_EXISTED, **values})
+    version = values.get(_FORMAT_KEY, 1)
+    if version != FORMAT_VERSION:
+        raise ConfigError(f"{run_dir!r} holds a run in format {version}; this ssl_gen reads format "
+                          f"{FORMAT_VERSION} ({_FORMAT_KEY} in {CONFIG_FILE}). Resume, evaluate or export it "
+                          "with the ssl_gen version that trained it, or train again in a new --output_dir")
+    return Config.from_dict(values)
 
 
 def check_against_saved(config, run_dir):

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from ssl_gen import native, runs, sampling
+from ssl_gen import runs, sampling
 from ssl_gen.data import SPLIT_FILE, load_validation
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError
@@ -91,8 +91,7 @@ def export(method, spec, export_dir, metadata, overwrite=False):
     _check_target(export_dir, overwrite)
     module = _Serving(method, spec.image_shape, spec.num_classes)
     signatures = {name: getattr(module, name) for name in SIGNATURES}
-    with native.disabled():  # traced here: the signatures must load where ssl_gen's kernels are not
-        tf.saved_model.save(module, export_dir, signatures=signatures)
+    tf.saved_model.save(module, export_dir, signatures=signatures)
     os.makedirs(os.path.join(export_dir, "assets"), exist_ok=True)
     metadata = {"image_shape": list(spec.image_shape), "num_classes": spec.num_classes, **metadata}
     with open(os.path.join(export_dir, METADATA_PATH), "w") as file:

@@ -5,24 +5,19 @@ import math
 import keras
 import tensorflow as tf
 
-from ssl_gen import native, norm_gradients
 
 
 class GaussianNoise(keras.layers.GaussianNoise):
     """`keras.layers.GaussianNoise` with its normals drawn by a vectorised Box–Muller transform.
 
-    Noise on every layer of C and D was the largest cost of the MLP step after its matmuls
-    (docs/RESULTS.md, throughput). Where the native kernel builds (`ssl_gen.native`), one op draws and
-    adds the normals; elsewhere TensorFlow ops apply the same transform, vectorised, where TensorFlow's
-    own normal kernel transforms one element at a time. Both draw from the layer's own seed generator:
-    the same distribution (different streams) and the same checkpoint layout.
+    Noise on every layer of C and D is the largest cost of the MLP step after its matmuls; TensorFlow's
+    own normal kernel transforms one element at a time. The layer's own seed generator drives the draw,
+    so the checkpoint layout is Keras's.
     """
 
     def call(self, inputs, training=False):
         if not self.active(training):
             return inputs
-        if native.supports(inputs.dtype, native.ACTIVATION_DTYPES):
-            return native.add_gaussian_noise(inputs, self.seed_generator.next(), self.stddev)
         noise = box_muller_normal(tf.shape(inputs), self.seed_generator)
         return inputs + tf.cast(self.stddev * noise, inputs.dtype)
 
@@ -90,27 +85,13 @@ class WeightNormDense(keras.layers.Layer):
 
     def unit_scale(self):
         """g / ‖v‖ per unit."""
-        return self.scale / norm_gradients.column_norms(self.direction, native.column_norms)
+        return self.scale / tf.norm(self.direction, axis=0)
 
     def call(self, inputs):
         # x·(v·g/‖v‖) = (x·v)·(g/‖v‖): scaling the [batch, units] product instead of the [fan_in, units]
         # kernel saves two element-wise passes over every kernel, forward and backward.
         outputs = tf.matmul(inputs, tf.cast(self.direction, inputs.dtype))
         return outputs * tf.cast(self.unit_scale(), inputs.dtype) + tf.cast(self.bias, inputs.dtype)
-
-    def relu_then_noise(self, inputs, noise, training=False):
-        """noise(relu(self(inputs))), the next layer's `noise`: one native op after the matmul where
-        the kernels run, the same draw as the layers one after another."""
-        if not native.supports(inputs.dtype, native.ACTIVATION_DTYPES):
-            return noise(tf.nn.relu(self(inputs)), training=training)
-        if not self.built:  # what __call__ would do first
-            self.build(inputs.shape)
-        active = noise.active(training)
-        seed = noise.seed_generator.next() if active else tf.zeros([2], tf.int64)
-        # Outside __call__ nothing autocasts: under mixed precision the kernel is cast here, as in call.
-        products = tf.matmul(inputs, tf.cast(self.direction, inputs.dtype))
-        return native.scale_bias_relu_noise(products, self.unit_scale(), self.bias, seed,
-                                            noise.stddev if active else 0.0)
 
     def initialize_from_batch(self, inputs):
         """Data-dependent init: pre-activations of this batch get zero mean and unit variance."""

@@ -96,13 +96,31 @@ def prediction_consistency(target_logits, logits, threshold=0.0):
     return _mean(confident * divergence)
 
 
-def classifier_loss(labeled_logits, labels, unlabeled_logits, generated_logits, generated_labels,
-                    pair_logits_of_unlabeled, unsupervised_weight, adversarial_weight, generated_weight,
-                    balance_weight=0.0, entropy_weight=0.0, batch_mean=_batch_mean,
-                    transformed_unlabeled_logits=None, consistency_weight=0.0, consistency_threshold=0.0):
+CLASSIFIER_TERMS = ("unsupervised", "adversarial", "generated", "balance", "entropy", "consistency")
+
+
+def classifier_loss(labeled_logits, labels, unlabeled_logits, generated_logits, generated_labels, *, weights,
+                    pair_logits_of_unlabeled=None, transformed_unlabeled_logits=None, consistency_threshold=0.0,
+                    batch_mean=_batch_mean):
     """C: labeled CE + Improved-GAN's real/fake term + Triple-GAN's D term + R_p on G's samples + class
     balance and entropy on the unlabeled batch (both logged at any weight: they show classes merging
-    and C's confidence) + consistency between the unlabeled batch and its transformed copy (when given)."""
+    and C's confidence) + consistency between the unlabeled batch and its transformed copy.
+
+    Args:
+      labeled_logits, labels: C's logits of the labeled batch and its labels.
+      unlabeled_logits, generated_logits: C's logits of the unlabeled batch and of G's images.
+      generated_labels: the labels G drew its images for.
+      weights: {term: weight} over CLASSIFIER_TERMS (absent terms weigh 0); the supervised term weighs 1.
+      pair_logits_of_unlabeled: D's logits of (x_u, C(x_u)), or None when D was not run.
+      transformed_unlabeled_logits: C's logits of the unlabeled batch's transformed copy, or None.
+      consistency_threshold: the confidence a target needs to count in the consistency term.
+      batch_mean: the mean over the global batch (distribute.global_batch_mean under a strategy).
+    Returns:
+      {term: value} of every term computed, and "total".
+    """
+    unknown = set(weights) - set(CLASSIFIER_TERMS)
+    if unknown:
+        raise ValueError(f"weights must name terms of {CLASSIFIER_TERMS}; received {sorted(unknown)}")
     components = {
         "supervised": supervised_cross_entropy(labeled_logits, labels),
         "unsupervised": improved_gan_unsupervised(unlabeled_logits, generated_logits),
@@ -110,19 +128,16 @@ def classifier_loss(labeled_logits, labels, unlabeled_logits, generated_logits, 
         "balance": class_balance(unlabeled_logits, batch_mean),
         "entropy": prediction_entropy(unlabeled_logits),
     }
-    components["total"] = (components["supervised"]
-                           + unsupervised_weight * components["unsupervised"]
-                           + generated_weight * components["generated"]
-                           + balance_weight * components["balance"]
-                           + entropy_weight * components["entropy"])
-    if pair_logits_of_unlabeled is not None:  # None when the term is off and D was not run.
-        components["adversarial"] = confidence_weighted_adversarial(unlabeled_logits,
-                                                                    pair_logits_of_unlabeled)
-        components["total"] += adversarial_weight * components["adversarial"]
-    if transformed_unlabeled_logits is not None:  # None when the term is off and the view was not run.
+    if pair_logits_of_unlabeled is not None:
+        components["adversarial"] = confidence_weighted_adversarial(unlabeled_logits, pair_logits_of_unlabeled)
+    if transformed_unlabeled_logits is not None:
         components["consistency"] = prediction_consistency(unlabeled_logits, transformed_unlabeled_logits,
                                                            consistency_threshold)
-        components["total"] += consistency_weight * components["consistency"]
+    total = components["supervised"]
+    for name, value in components.items():
+        if name in weights:
+            total += weights[name] * value
+    components["total"] = total
     return components
 
 
@@ -135,7 +150,7 @@ def discriminator_loss(real_logits, generated_logits, classified_logits, classif
             "total": real + (1.0 - classifier_share) * generated + classifier_share * classified}
 
 
-def generator_loss(pair_logits, fake_features, real_features, classifier_logits, labels,
+def generator_loss(pair_logits, fake_features, real_features, classifier_logits, labels, *,
                    adversarial_weight, feature_matching_weight, classification_weight,
                    batch_mean=_batch_mean):
     """G: non-saturating loss through D(x, y) + feature matching on C + CE of C on its samples."""
@@ -174,7 +189,7 @@ def bernoulli_negative_log_likelihood(pixel_logits, images):
     return tf.reduce_sum(tf.reshape(per_pixel, [tf.shape(per_pixel)[0], -1]), axis=1)
 
 
-def m2_loss(labeled_bound, unlabeled_bounds, unlabeled_logits, labeled_logits, labels,
+def m2_loss(labeled_bound, unlabeled_bounds, unlabeled_logits, labeled_logits, labels, *,
             classification_weight):
     """M2's J^α as batch means: −L(x_l, y_l) + U(x_u) + α·CE(q(y|x_l), y_l).
 
@@ -196,7 +211,7 @@ def m2_loss(labeled_bound, unlabeled_bounds, unlabeled_logits, labeled_logits, l
 
 # --- pseudo_label: FixMatch for C, then a conditional GAN on C's labels ------------------------------
 
-def fixmatch_classifier_loss(labeled_logits, labels, weak_logits, strong_logits, threshold, consistency_weight):
+def fixmatch_classifier_loss(labeled_logits, labels, weak_logits, strong_logits, *, threshold, consistency_weight):
     """Labeled CE + λ_u·mean[1(max p_weak ≥ τ)·CE(strong, argmax p_weak)] (Sohn et al., 2020).
 
     The pseudo-label comes from the weak view and carries no gradient. `confident_fraction` is logged

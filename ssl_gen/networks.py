@@ -10,6 +10,7 @@ import math
 import keras
 import tensorflow as tf
 
+from ssl_gen import optim
 from ssl_gen.layers import OUTPUT_DTYPE, GaussianNoise, WeightNormDense
 
 
@@ -47,20 +48,17 @@ class NoisyWeightNormMLP(keras.layers.Layer):
             condition = _one_hot(labels, self.num_classes, hidden.dtype)
         features = hidden
         hidden = self.noises[0](hidden, training=training)
-        last_hidden = len(self.denses) - 2
+        output_index = len(self.denses) - 1
         for index, dense in enumerate(self.denses):
             if condition is not None:
                 hidden = tf.concat([hidden, condition], axis=1)
             if initialize:
                 dense.initialize_from_batch(hidden)
-            if index > last_hidden:
+            if index == output_index:
                 return dense(hidden), features
-            next_noise = self.noises[index + 1]
-            if index < last_hidden:  # one op for the epilogue, the ReLU and the next layer's noise
-                hidden = dense.relu_then_noise(hidden, next_noise, training=training)
-            else:  # the features are the last hidden layer's activations before their noise
-                features = tf.nn.relu(dense(hidden))
-                hidden = next_noise(features, training=training)
+            # The features are the last hidden layer's activations before their noise.
+            features = tf.nn.relu(dense(hidden))
+            hidden = self.noises[index + 1](features, training=training)
 
 
 class Classifier(keras.Model):
@@ -144,9 +142,9 @@ class Generator(keras.Model):
         layer = self.output_dense
         for variable in (layer.scale, layer.bias):
             variable.assign(variable * ratio)
-            index = optimizer._get_variable_index(variable)
-            optimizer._momentums[index].assign(optimizer._momentums[index] / ratio)
-            optimizer._velocities[index].assign(optimizer._velocities[index] / ratio ** 2)
+            momentum, velocity = optim.adam_moments(optimizer, variable)
+            momentum.assign(momentum / ratio)
+            velocity.assign(velocity / ratio ** 2)
 
 
 def _glorot_dense(units, seed, offset, activation=None, dtype=None):

@@ -3,8 +3,6 @@
 import keras
 import tensorflow as tf
 
-from ssl_gen import native
-
 
 @keras.saving.register_keras_serializable(package="ssl_gen")
 class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -34,53 +32,20 @@ def adam(config, total_steps, learning_rate=None, beta_1=None):
     --adam_beta1 for one network."""
     initial = config.learning_rate if learning_rate is None else learning_rate
     schedule = ConstantThenLinearDecay(initial, total_steps, config.lr_decay_start, config.lr_warmup_steps)
-    return FusedAdam(schedule, beta_1=config.adam_beta1 if beta_1 is None else beta_1,
-                     epsilon=config.adam_epsilon)
+    return keras.optimizers.Adam(schedule, beta_1=config.adam_beta1 if beta_1 is None else beta_1,
+                                 epsilon=config.adam_epsilon)
 
 
-@keras.saving.register_keras_serializable(package="ssl_gen")
-class FusedAdam(keras.optimizers.Adam):
-    """Keras Adam whose per-variable update is TensorFlow's one-kernel `ResourceApplyAdam`, or, where
-    ssl_gen's native kernels run, one op for all of a network's variables.
-
-    Keras 3 writes the update as ~10 element-wise ops per variable; the fused kernel does the same
-    arithmetic (m, v, then var −= lr·√(1−β2ᵗ)/(1−β1ᵗ)·m/(√v + ε)) in one pass over memory, which
-    halved the optimiser's share of the MLP step here. Under a distribution strategy, with AMSGrad, or
-    on another backend it is plain Keras Adam.
-    """
-
-    def _backend_update_step(self, grads, trainable_variables, learning_rate):
-        # Where the native kernels run: every variable's update in one op (ssl_gen/native/optimizer.cc),
-        # the same arithmetic as ResourceApplyAdam below.
-        if not (self._fused_kernel_applies() and _native_updates_apply(trainable_variables)):
-            return super()._backend_update_step(grads, trainable_variables, learning_rate)
-        indices = [self._get_variable_index(variable) for variable in trainable_variables]
-        native.apply_adam([tf_variable(variable) for variable in trainable_variables],
-                          [tf_variable(self._momentums[index]) for index in indices],
-                          [tf_variable(self._velocities[index]) for index in indices],
-                          [tf.cast(gradient, tf.float32) for gradient in grads], learning_rate, self.beta_1,
-                          self.beta_2, self.epsilon, *self._beta_powers(tf.float32))
-
-    def _beta_powers(self, dtype):
-        """(β1ᵗ, β2ᵗ) of this update, t counting it: Adam's bias corrections."""
-        step = tf.cast(self.iterations + 1, dtype)
-        return tf.pow(tf.cast(self.beta_1, dtype), step), tf.pow(tf.cast(self.beta_2, dtype), step)
-
-    def _fused_kernel_applies(self):
-        return not self.amsgrad and keras.backend.backend() == "tensorflow" and not tf.distribute.has_strategy()
-
-    def update_step(self, gradient, variable, learning_rate):
-        if not self._fused_kernel_applies():
-            return super().update_step(gradient, variable, learning_rate)
-        dtype = variable.dtype
-        index = self._get_variable_index(variable)
-        beta_1_power, beta_2_power = self._beta_powers(dtype)
-        tf.raw_ops.ResourceApplyAdam(
-            var=variable.handle, m=self._momentums[index].handle, v=self._velocities[index].handle,
-            beta1_power=beta_1_power, beta2_power=beta_2_power,
-            lr=tf.cast(learning_rate, dtype), beta1=tf.cast(self.beta_1, dtype),
-            beta2=tf.cast(self.beta_2, dtype), epsilon=tf.cast(self.epsilon, dtype),
-            grad=tf.cast(gradient, dtype))
+def adam_moments(optimizer, variable):
+    """(m, v): Adam's first and second moment variables of `variable`, found by the names Keras gives
+    them (`add_variable_from_reference`: the variable's path, then _momentum / _velocity)."""
+    prefix = variable.path.replace("/", "_")
+    by_name = {moment.name: moment for moment in optimizer.variables}
+    names = (f"{prefix}_momentum", f"{prefix}_velocity")
+    if not all(name in by_name for name in names):
+        raise ValueError(f"the optimizer holds no Adam moments named {names}; it holds "
+                         f"{sorted(by_name)}")
+    return tuple(by_name[name] for name in names)
 
 
 def linear_ramp(step, start, length):
@@ -106,23 +71,5 @@ class WeightAverage:
     def update(self, step):
         step = tf.cast(step, tf.float32)
         decay = tf.minimum(self.decay, (1.0 + step) / (10.0 + step))
-        pairs = list(zip(self.twin.trainable_weights, self.model.trainable_weights))
-        if _native_updates_apply([average for average, _ in pairs]):
-            # One op for every weight (ssl_gen/native/optimizer.cc) instead of four per weight.
-            native.moving_average([tf_variable(average) for average, _ in pairs],
-                                  [tf.convert_to_tensor(weight) for _, weight in pairs], decay)
-            return
-        for average, weight in pairs:
+        for average, weight in zip(self.twin.trainable_weights, self.model.trainable_weights):
             average.assign(decay * average + (1.0 - decay) * weight)
-
-
-def _native_updates_apply(variables):
-    """Whether the one-op updates of ssl_gen/native/optimizer.cc can write these variables: the kernels
-    run here, every variable is float32, and no strategy keeps copies of them (the ops write one)."""
-    return (native.supports(tf.float32) and not tf.distribute.has_strategy()
-            and all(variable.dtype == "float32" for variable in variables))
-
-
-def tf_variable(variable):
-    """The tf.Variable behind a Keras variable (TensorFlow backend), whose handle the native ops take."""
-    return variable.value if isinstance(variable, keras.Variable) else variable

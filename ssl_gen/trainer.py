@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ssl_gen import distribute
+from ssl_gen import distribute, seeds
 from ssl_gen.errors import TrainingError
 
 CHECKPOINT_DIR = "checkpoints"
@@ -130,7 +130,7 @@ class Trainer:
         if start_step >= total_steps:
             logging.info("run already at step %d of %d; nothing to train", start_step, total_steps)
             return
-        seed = config.seed * 1_000_003 + start_step
+        seed = seeds.derive(config.seed, "input", start_step)  # a resumed run draws new batches
         iterator = iter(self.strategy.distribute_datasets_from_function(
             lambda input_context: self.make_dataset(seed, input_context)))
         step_fn = tf.function(self._distributed_step,

@@ -61,8 +61,8 @@ def test_discriminator_loss_components_and_mixture():
 def test_classifier_loss_weights_its_components():
     labeled = np.array([[2.0, 0.0]], np.float32)
     result = losses.classifier_loss(labeled, np.array([0]), labeled, labeled, np.array([1]),
-                                    np.array([0.0], np.float32), unsupervised_weight=0.5,
-                                    adversarial_weight=2.0, generated_weight=3.0)
+                                    weights={"unsupervised": 0.5, "adversarial": 2.0, "generated": 3.0},
+                                    pair_logits_of_unlabeled=np.array([0.0], np.float32))
     expected = (result["supervised"] + 0.5 * result["unsupervised"] + 2.0 * result["adversarial"]
                 + 3.0 * result["generated"])
     assert float(result["total"]) == pytest.approx(float(expected))
@@ -87,10 +87,10 @@ def test_prediction_entropy_is_zero_when_confident_and_log_k_when_uniform():
 def test_classifier_loss_adds_the_weighted_entropy_of_the_unlabeled_batch_only():
     labeled = np.array([[9.0, 0.0]], np.float32)  # confident: would give ~0 entropy if used
     unsure = np.array([[0.0, 0.0], [0.1, 0.0]], np.float32)
-    kwargs = dict(unsupervised_weight=1.0, adversarial_weight=0.0, generated_weight=0.0)
-    off = losses.classifier_loss(labeled, np.array([0]), unsure, unsure, np.array([1, 1]), None, **kwargs)
-    on = losses.classifier_loss(labeled, np.array([0]), unsure, unsure, np.array([1, 1]), None,
-                                entropy_weight=0.3, **kwargs)
+    off = losses.classifier_loss(labeled, np.array([0]), unsure, unsure, np.array([1, 1]),
+                                 weights={"unsupervised": 1.0})
+    on = losses.classifier_loss(labeled, np.array([0]), unsure, unsure, np.array([1, 1]),
+                                weights={"unsupervised": 1.0, "entropy": 0.3})
     assert float(on["entropy"]) == pytest.approx(float(losses.prediction_entropy(unsure)))
     assert float(on["entropy"]) > 0.6  # near log 2: measured on the unsure unlabeled batch
     assert float(on["total"]) == pytest.approx(float(off["total"]) + 0.3 * float(on["entropy"]))
@@ -98,11 +98,10 @@ def test_classifier_loss_adds_the_weighted_entropy_of_the_unlabeled_batch_only()
 
 def test_classifier_loss_adds_the_weighted_balance_term():
     logits = np.array([[2.0, 0.0], [3.0, 0.0]], np.float32)
-    off = losses.classifier_loss(logits, np.array([0, 0]), logits, logits, np.array([1, 1]), None,
-                                 unsupervised_weight=1.0, adversarial_weight=0.0, generated_weight=0.0)
-    on = losses.classifier_loss(logits, np.array([0, 0]), logits, logits, np.array([1, 1]), None,
-                                unsupervised_weight=1.0, adversarial_weight=0.0, generated_weight=0.0,
-                                balance_weight=2.0)
+    off = losses.classifier_loss(logits, np.array([0, 0]), logits, logits, np.array([1, 1]),
+                                 weights={"unsupervised": 1.0})
+    on = losses.classifier_loss(logits, np.array([0, 0]), logits, logits, np.array([1, 1]),
+                                weights={"unsupervised": 1.0, "balance": 2.0})
     assert float(on["balance"]) > 0.1  # both images lean to class 0
     assert float(on["total"]) == pytest.approx(float(off["total"]) + 2.0 * float(on["balance"]))
 
@@ -145,19 +144,27 @@ def test_prediction_consistency_moves_only_the_transformed_view_and_leaves_z_alo
 def test_classifier_loss_adds_the_weighted_consistency_only_when_a_transformed_view_is_given():
     logits = np.array([[2.0, 0.0], [3.0, 0.0]], np.float32)
     transformed = np.array([[0.0, 2.0], [3.0, 0.0]], np.float32)
-    kwargs = dict(unsupervised_weight=1.0, adversarial_weight=0.0, generated_weight=0.0)
-    off = losses.classifier_loss(logits, np.array([0, 0]), logits, logits, np.array([1, 1]), None, **kwargs)
-    on = losses.classifier_loss(logits, np.array([0, 0]), logits, logits, np.array([1, 1]), None,
-                                transformed_unlabeled_logits=transformed, consistency_weight=2.0, **kwargs)
+    off = losses.classifier_loss(logits, np.array([0, 0]), logits, logits, np.array([1, 1]),
+                                 weights={"unsupervised": 1.0, "consistency": 2.0})
+    on = losses.classifier_loss(logits, np.array([0, 0]), logits, logits, np.array([1, 1]),
+                                weights={"unsupervised": 1.0, "consistency": 2.0},
+                                transformed_unlabeled_logits=transformed)
     assert "consistency" not in off
     assert float(on["consistency"]) == pytest.approx(float(losses.prediction_consistency(logits, transformed)))
     assert float(on["consistency"]) > 0.5  # the first image's prediction flips between the views
     assert float(on["total"]) == pytest.approx(float(off["total"]) + 2.0 * float(on["consistency"]))
 
 
+def test_classifier_loss_refuses_a_weight_for_a_term_it_does_not_have():
+    logits = np.zeros((1, 2), np.float32)
+    with pytest.raises(ValueError, match=r"received \['supervised'\]"):
+        losses.classifier_loss(logits, np.array([0]), logits, logits, np.array([1]), weights={"supervised": 2.0})
+
+
 def test_generator_loss_weights_its_components():
     result = losses.generator_loss(np.array([1.0]), np.ones((2, 3)), np.zeros((2, 3)),
-                                   np.array([[0.0, 1.0]]), np.array([1]), 2.0, 3.0, 4.0)
+                                   np.array([[0.0, 1.0]]), np.array([1]), adversarial_weight=2.0,
+                                   feature_matching_weight=3.0, classification_weight=4.0)
     assert float(result["feature_matching"]) == pytest.approx(1.0)
     assert float(result["adversarial"]) == pytest.approx(_softplus(-1.0))
     assert float(result["total"]) == pytest.approx(
@@ -171,15 +178,16 @@ def test_linear_ramp():
 
 def test_classifier_loss_without_discriminator_pairs_omits_the_adversarial_term():
     labeled = np.array([[2.0, 0.0]], np.float32)
-    result = losses.classifier_loss(labeled, np.array([0]), labeled, labeled, np.array([1]), None,
-                                    unsupervised_weight=1.0, adversarial_weight=5.0, generated_weight=0.0)
+    result = losses.classifier_loss(labeled, np.array([0]), labeled, labeled, np.array([1]),
+                                    weights={"unsupervised": 1.0, "adversarial": 5.0, "generated": 0.0})
     assert "adversarial" not in result
     assert float(result["total"]) == pytest.approx(float(result["supervised"] + result["unsupervised"]))
 
 
 def test_generator_loss_without_discriminator_omits_the_adversarial_term():
     result = losses.generator_loss(None, np.ones((2, 3)), np.zeros((2, 3)), np.array([[0.0, 1.0]]),
-                                   np.array([1]), 5.0, 1.0, 0.0)
+                                   np.array([1]), adversarial_weight=5.0,
+                                   feature_matching_weight=1.0, classification_weight=0.0)
     assert "adversarial" not in result
     assert float(result["total"]) == pytest.approx(1.0)
 

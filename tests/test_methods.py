@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from ssl_gen import augment, data, methods
-from ssl_gen.methods import improved_gan
+from ssl_gen.methods import parts
 from ssl_gen.trainer import make_checkpoint
 from tests.conftest import tiny_config
 
@@ -99,17 +99,23 @@ def test_checkpoint_round_trip_restores_every_network_and_optimizer(name, small_
             assert int(restored.checkpoint_items()[key].iterations) == int(item.iterations) == 1
 
 
-def test_without_discriminator_terms_the_step_skips_d_and_is_improved_gan(small_mnist, tmp_path):
+def test_without_discriminator_terms_triple_gan_builds_no_d_and_its_step_skips_d(small_mnist, tmp_path):
     method = _new_method("triple_gan", small_mnist, tmp_path, generator_adversarial_weight=0.0,
                          classifier_adversarial_weight=0.0)
+    method.build()
+    assert method.discriminator is None
+    assert not any("discriminator" in name for name in method.checkpoint_items())
     labeled, unlabeled = _batches(small_mnist, method)
     method.initialize(unlabeled["image"])
-    before = [w.numpy().copy() for w in method.discriminator.trainable_weights]
     step_losses = tf.function(method.train_step)(labeled, unlabeled)
     assert not any(key.startswith("loss/discriminator") for key in step_losses)
     assert "loss/generator/adversarial" not in step_losses
-    assert all(np.array_equal(old, new.numpy()) for old, new in zip(before, method.discriminator.trainable_weights))
-    assert int(method.discriminator_optimizer.iterations) == 0
+
+
+def test_pseudo_label_builds_its_pair_discriminator_even_with_g_by_feature_matching_alone(small_mnist, tmp_path):
+    method = _new_method("pseudo_label", small_mnist, tmp_path, generator_adversarial_weight=0.0)
+    method.build()
+    assert "discriminator" in method.checkpoint_items() and method.discriminator.network.built
 
 
 def test_improved_gan_is_triple_gan_without_its_discriminator(small_mnist, tmp_path):
@@ -143,33 +149,43 @@ def test_only_an_independent_generator_step_uses_the_second_latent(independent, 
         unlabeled = {**unlabeled, "latent2": tf.math.floormod(unlabeled["latent2"] + shift, 1.0)}
         method.initialize(unlabeled["image"])
         tf.function(method.train_step)(labeled, unlabeled)
-        generator_weights.append(np.concatenate([w.numpy().ravel() for w in method.generator.trainable_weights]))
+        weights = method.generator.network.trainable_weights
+        generator_weights.append(np.concatenate([w.numpy().ravel() for w in weights]))
     assert np.array_equal(generator_weights[0], generator_weights[1]) == (not independent)
 
 
-def test_the_consistency_copy_is_drawn_apart_from_the_labeled_view_whose_draw_is_unchanged(small_mnist, tmp_path):
+def _augmented(method, images, view=0):
+    return parts.augmented(method.config, images, method.classifier.optimizer.iterations, view)
+
+
+def test_the_consistency_copy_is_drawn_apart_from_the_labeled_view(small_mnist, tmp_path):
     method = _new_method("improved_gan", small_mnist, tmp_path, augment_shift=2, augment_rotation=10.0,
                          augment_scale=0.1)
     _, unlabeled = _batches(small_mnist, method)
     images = unlabeled["image"]
-    labeled_view, copy = method._augment(images), method._augment(images, view=1)
-    # The labeled view is drawn from the seeds it had before the copy existed (step 0, replica 0).
-    seed = tf.constant([0, 0])
-    before = augment.random_shift(augment.random_affine(images, 10.0, 0.1, tf.constant([0, -1])), 2, seed)
-    np.testing.assert_array_equal(labeled_view.numpy(), before.numpy())
+    labeled_view, copy = _augmented(method, images), _augmented(method, images, view=1)
+    seeds = parts.view_seeds(tf.constant([0, 0]), 0)  # step 0, replica 0
+    expected = augment.random_shift(augment.random_affine(images, 10.0, 0.1, seeds["affine"]), 2, seeds["shift"])
+    np.testing.assert_array_equal(labeled_view.numpy(), expected.numpy())
     assert not np.allclose(copy.numpy(), labeled_view.numpy(), atol=1e-3)
     assert float(tf.reduce_max(tf.abs(copy - images))) > 0.5  # and the copy is transformed
+
+
+def test_every_augmentation_of_every_view_draws_its_own_seed():
+    drawn = [tuple(seed.numpy()) for view in (0, 1) for seed in parts.view_seeds(tf.constant([3, 0]), view)
+             .values()]
+    assert len(set(drawn)) == 2 * len(parts.AUGMENTATIONS)
 
 
 def test_elastic_distortion_bends_the_labeled_view_before_the_affine_transform(small_mnist, tmp_path):
     method = _new_method("improved_gan", small_mnist, tmp_path, augment_elastic=20.0, augment_rotation=10.0)
     labeled, _ = _batches(small_mnist, method)
     images = labeled["image"]
-    affine_seed = tf.constant([0, -1])
-    elastic_seed = tf.random.experimental.stateless_fold_in(affine_seed, improved_gan.ELASTIC_SALT)
-    expected = augment.random_affine(augment.random_elastic(images, 20.0, elastic_seed), 10.0, 0.0, affine_seed)
-    np.testing.assert_allclose(method._augment(images).numpy(), expected.numpy(), atol=1e-6)
-    without = augment.random_affine(images, 10.0, 0.0, affine_seed)
+    seeds = parts.view_seeds(tf.constant([0, 0]), 0)
+    expected = augment.random_affine(augment.random_elastic(images, 20.0, seeds["elastic"]), 10.0, 0.0,
+                                     seeds["affine"])
+    np.testing.assert_allclose(_augmented(method, images).numpy(), expected.numpy(), atol=1e-6)
+    without = augment.random_affine(images, 10.0, 0.0, seeds["affine"])
     assert float(tf.reduce_max(tf.abs(expected - without))) > 0.5
 
 
@@ -178,8 +194,8 @@ def test_consistency_cutout_erases_one_square_of_the_copy_only(small_mnist, tmp_
                          consistency_cutout=6)
     _, unlabeled = _batches(small_mnist, method)
     images = unlabeled["image"]
-    np.testing.assert_array_equal(method._augment(images).numpy(), images.numpy())  # no --augment_*
-    copy = method._augment(images, view=1).numpy()[..., 0]
+    np.testing.assert_array_equal(_augmented(method, images).numpy(), images.numpy())  # no --augment_*
+    copy = _augmented(method, images, view=1).numpy()[..., 0]
     changed = copy != images.numpy()[..., 0]
     erased = copy[changed]
     np.testing.assert_array_equal(erased, -1.0)  # set to background
@@ -192,9 +208,9 @@ def _first_moments_after_one_step(small_mnist, tmp_path, **overrides):
     labeled, unlabeled = _batches(small_mnist, method)
     method.initialize(unlabeled["image"])
     tf.function(method.train_step)(labeled, unlabeled)
-    return {name: [m.numpy() for m in optimizer._momentums]
-            for name, optimizer in (("generator", method.generator_optimizer),
-                                    ("classifier", method.classifier_optimizer))}
+    return {name: [m.numpy() for m in optimizer.variables if m.name.endswith("_momentum")]
+            for name, optimizer in (("generator", method.generator.optimizer),
+                                    ("classifier", method.classifier.optimizer))}
 
 
 def test_generator_adam_beta1_sets_the_momentum_of_g_alone(small_mnist, tmp_path):

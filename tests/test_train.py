@@ -17,6 +17,7 @@ from ssl_gen import config as ssl_config
 from ssl_gen import data, methods, runs, train, trainer
 from ssl_gen.errors import ConfigError, TrainingError
 from ssl_gen.methods.triple_gan import TripleGan
+from ssl_gen.optim import adam_moments
 from ssl_gen.trainer import trackable
 from tests.conftest import ROOT, SUBPROCESS_ENV, tiny_config
 
@@ -142,7 +143,7 @@ def _reporting_after_four_steps(loss_name, value):
     class Faulty(TripleGan):
         def train_step(self, labeled, unlabeled):
             result = super().train_step(labeled, unlabeled)
-            result[loss_name] = tf.where(self.classifier_optimizer.iterations > 4, value, result[loss_name])
+            result[loss_name] = tf.where(self.classifier.optimizer.iterations > 4, value, result[loss_name])
             return result
 
     return Faulty
@@ -244,18 +245,23 @@ def test_resume_with_changed_settings_records_them_with_the_step(tmp_path, mnist
     assert json.loads((run_dir / "config.json").read_text())["ema_decay"] == 0.5
 
 
-def test_a_run_from_before_a_setting_existed_resumes_with_the_behaviour_it_was_trained_with(
-        tmp_path, mnist_small_path):
+@pytest.mark.parametrize("version", [None, 1, ssl_config.FORMAT_VERSION + 1])
+def test_a_run_in_another_format_is_refused_with_its_version_and_left_as_it_was(
+        tmp_path, mnist_small_path, version):
     run_dir = tmp_path / "run"
     train.run(tiny_config(run_dir, mnist_small_path, train_steps=3))
     saved = json.loads((run_dir / "config.json").read_text())
-    assert saved["independent_generator_step"] is True  # today's default
-    del saved["independent_generator_step"]  # as written before the setting existed
+    assert saved["format_version"] == ssl_config.FORMAT_VERSION
+    if version is None:
+        del saved["format_version"]  # as written before the key existed: format 1
+    else:
+        saved["format_version"] = version
     (run_dir / "config.json").write_text(json.dumps(saved))
-    train.run(tiny_config(run_dir, mnist_small_path, train_steps=5))
-    lines = [json.loads(line) for line in (run_dir / "config_changes.jsonl").read_text().splitlines()]
-    assert lines == [{"step": 3, "changed": {"independent_generator_step": {"from": False, "to": True},
-                                             "train_steps": {"from": 3, "to": 5}}}]
+    before = sorted(os.listdir(run_dir))
+    with pytest.raises(ConfigError, match=f"in format {version or 1}; this ssl_gen reads format "
+                                          f"{ssl_config.FORMAT_VERSION}"):
+        train.run(tiny_config(run_dir, mnist_small_path, train_steps=5))
+    assert sorted(os.listdir(run_dir)) == before and json.loads((run_dir / "config.json").read_text()) == saved
 
 
 def _restored_network(run_dir, name):
@@ -263,7 +269,7 @@ def _restored_network(run_dir, name):
     config = ssl_config.load(str(run_dir))
     method = methods.create(config, data.load_npz(config.data_path).spec, total_steps=config.train_steps)
     method.build()
-    network = getattr(method, name)
+    network = method.checkpoint_items()[name]
     checkpoint = tf.train.Checkpoint(**{name: trackable(network)})
     checkpoint.restore(tf.train.latest_checkpoint(str(run_dir / "checkpoints"))).expect_partial()
     return network
@@ -360,9 +366,9 @@ def test_changing_the_generator_tanh_scale_on_resume_keeps_g_and_rescales_adams_
     train.run(tiny_config(run_dir, mnist_small_path, train_steps=3, generator_tanh_scale=0.5,
                           method="improved_gan"))
     before, method, _ = _generated_images(run_dir)
-    output = method.generator.output_dense
-    index = method.generator_optimizer._get_variable_index(output.scale)
-    scale, velocity = output.scale.numpy(), method.generator_optimizer._velocities[index].numpy()
+    output = method.generator.network.output_dense
+    _, velocity = adam_moments(method.generator.optimizer, output.scale)
+    scale, velocity = output.scale.numpy(), velocity.numpy()
     # Same train_steps: nothing is trained, so only the switch itself can change the images.
     train.run(tiny_config(run_dir, mnist_small_path, train_steps=3, generator_tanh_scale=1.0,
                           method="improved_gan"))
@@ -370,10 +376,9 @@ def test_changing_the_generator_tanh_scale_on_resume_keeps_g_and_rescales_adams_
     assert step == 3
     np.testing.assert_allclose(after, before, atol=1e-5)
     assert not np.allclose(before, np.tanh(2.0 * np.arctanh(np.clip(before, -0.999, 0.999))), atol=1e-3)
-    np.testing.assert_allclose(method.generator.output_dense.scale.numpy(), scale / 2.0, rtol=1e-6)
-    index = method.generator_optimizer._get_variable_index(method.generator.output_dense.scale)
-    np.testing.assert_allclose(method.generator_optimizer._velocities[index].numpy(), velocity * 4.0,
-                               rtol=1e-5)
+    np.testing.assert_allclose(method.generator.network.output_dense.scale.numpy(), scale / 2.0, rtol=1e-6)
+    _, rescaled = adam_moments(method.generator.optimizer, method.generator.network.output_dense.scale)
+    np.testing.assert_allclose(rescaled.numpy(), velocity * 4.0, rtol=1e-5)
 
 
 def test_changing_the_tanh_scale_of_a_method_without_one_is_refused_before_config_is_rewritten(

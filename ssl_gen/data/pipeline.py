@@ -7,6 +7,7 @@ cheaper on a CPU than shuffling decoded float images.
 import numpy as np
 import tensorflow as tf
 
+from ssl_gen import seeds
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError
 
@@ -56,8 +57,8 @@ def unlabeled_dataset(images, batch_size, seed, num_views=1, indices=None):
     """Endless unlabeled batches; each extra view ("image2", …) is an independent draw of images."""
     indices = np.arange(len(images)) if indices is None else indices
     images = tf.constant(images)
-    streams = tuple(_shuffled_indices(indices, seed + 1000 * view).batch(batch_size, drop_remainder=True)
-                    for view in range(num_views))
+    streams = tuple(_shuffled_indices(indices, seeds.derive(seed, "unlabeled_view", view))
+                    .batch(batch_size, drop_remainder=True) for view in range(num_views))
 
     def gather(*index_batches):
         keys = ["image"] + [f"image{view + 1}" for view in range(1, num_views)]

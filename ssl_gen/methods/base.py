@@ -4,8 +4,6 @@ import abc
 
 import tensorflow as tf
 
-from ssl_gen.norm_gradients import UpdateTape  # noqa: F401  (the methods' tape)
-
 
 class Method(abc.ABC):
     """A semi-supervised generative model: networks, optimisers, losses and one train step.
@@ -71,14 +69,14 @@ class Method(abc.ABC):
 
 
 def apply_gradients(tape, loss, network, optimizer):
-    """One network's update from its own UpdateTape, correct under any tf.distribute strategy.
+    """One network's update from its own tape, correct under any tf.distribute strategy.
 
     Each replica's loss is a mean over its share of the batch; dividing its gradients by the replica
     count makes the optimizer's cross-replica sum the gradient of the global-batch mean.
     """
     replicas = tf.distribute.get_replica_context().num_replicas_in_sync
     variables = network.trainable_variables
-    gradients = tape.network_gradients(loss, variables)
+    gradients = tape.gradient(loss, variables)
     if replicas > 1:
         gradients = [gradient / replicas for gradient in gradients]
     optimizer.apply_gradients(zip(gradients, variables))

@@ -11,8 +11,8 @@ through D. G and D train at `gan_learning_rate`; at the classifier's 3e-3, with 
 alone or with feature matching, D's loss fell to 0 and G saturated into one image by step 4,000.
 `generator_mode_seeking_weight` adds MSGAN's term (losses.mode_seeking), for which G draws each label a
 second time from another row's latent.
-The networks and their bookkeeping (weight-norm init, averaging, checkpoint, classify / generate) are
-Triple-GAN's; only the objectives differ.
+C with its weight average, G and D are the parts Triple-GAN also composes (ssl_gen/methods/parts.py);
+only the objectives differ.
 
 With `classifier_from`, C is a finished run's averaged classifier, loaded once and kept fixed: the
 best classifier training found (e.g. `--preset=mnist100_fm`, whose own G ignores the label) gives the
@@ -26,20 +26,35 @@ import tensorflow as tf
 
 from ssl_gen import augment, distribute, losses, trainer
 from ssl_gen.errors import ConfigError
-from ssl_gen.methods.base import UpdateTape, apply_gradients, named_losses, step_seeds
-from ssl_gen.methods.triple_gan import TripleGan
+from ssl_gen.methods import parts
+from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds
 
 
-class PseudoLabel(TripleGan):
+class PseudoLabel(Method):
     unlabeled_views = 1  # Weak and strong views are made in the step from the same images.
     collapse_loss = None  # C is not a real/fake judge here (D is): its losses cannot show a collapse.
+    latent_center = parts.Generator.latent_center
 
-    def _gan_learning_rate(self):
+    def __init__(self, config, spec, total_steps):
+        super().__init__(config, spec, total_steps)
+        self.classifier = parts.AveragedClassifier(config, spec, total_steps)
         # A GAN's rate, not the classifier's: at 3e-3 D's loss fell to 0 and G saturated by step 4,000.
-        return self.config.gan_learning_rate
+        self.generator = parts.Generator(config, spec, total_steps, config.gan_learning_rate)
+        self.discriminator = parts.PairDiscriminator(config, spec, total_steps, config.gan_learning_rate)
+
+    @property
+    def latent_dim(self):
+        return self.config.latent_dim
+
+    def build(self):
+        images = tf.zeros((2,) + tuple(self.spec.image_shape))
+        self.classifier.build(images)
+        self.generator.build()
+        self.discriminator.build(images)
 
     def initialize(self, unlabeled_images):
-        super().initialize(unlabeled_images)
+        self.discriminator.initialize(unlabeled_images)
+        self.classifier.initialize(unlabeled_images)
         if self.config.classifier_from:
             self._load_fixed_classifier(self.config.classifier_from)
 
@@ -48,23 +63,47 @@ class PseudoLabel(TripleGan):
         if latest is None:
             raise ConfigError(f"classifier_from={run_dir!r} has no checkpoint in "
                               f"{os.path.join(run_dir, trainer.CHECKPOINT_DIR)!r}")
-        # The source's own checkpoint names (ImprovedGan.checkpoint_items), C's two entries only.
+        # The source's own checkpoint names for C and its average (parts.AveragedClassifier).
         networks = tf.train.Checkpoint(**{name: trainer.trackable(item) for name, item
-                                          in self.checkpoint_items().items()
+                                          in self.classifier.checkpoint_items().items()
                                           if name in ("classifier", "classifier_average")})
         networks.restore(latest).expect_partial().assert_existing_objects_matched()
+
+    @classmethod
+    def generator_reads_tanh_scale(cls, config):
+        return config.architecture == "mlp"  # the conv G has no tanh scale
+
+    def adopt_generator_tanh_scale(self, trained_scale):
+        self.generator.adopt_tanh_scale(trained_scale)
+
+    def checkpoint_items(self):
+        return {**self.classifier.checkpoint_items(), **self.generator.checkpoint_items(),
+                **self.discriminator.checkpoint_items()}
+
+    def classify(self, images):
+        return self.classifier.classify(images)
+
+    def classify_without_average(self, images):
+        """C's current weights; logged beside the average to show what averaging buys."""
+        return self.classifier.classify_without_average(images)
+
+    def generate(self, labels, latents):
+        return self.generator(latents, labels)
+
+    def sample_latents(self, count, seed):
+        return self.generator.sample_latents(count, seed)
 
     def train_step(self, labeled, unlabeled):
         latents, generated_labels = unlabeled["latent"], unlabeled["generated_label"]
         named = {}
         if not self.config.classifier_from:
-            seeds = step_seeds(self.classifier_optimizer.iterations, 3)
+            seeds = step_seeds(self.classifier.optimizer.iterations, 3)
             named.update(named_losses("classifier", self._fixmatch_update(labeled, unlabeled, seeds)))
         discriminator_losses, reference_features = self._pair_discriminator_update(
             labeled, unlabeled, latents, generated_labels)
         generator_losses = self._conditional_generator_update(latents, generated_labels, reference_features)
         if not self.config.classifier_from:  # A fixed C's average would drift toward its raw weights.
-            self.average.update(self.generator_optimizer.iterations)
+            self.classifier.average.update(self.generator.optimizer.iterations)
         return {**named, **named_losses("discriminator", discriminator_losses),
                 **named_losses("generator", generator_losses)}
 
@@ -72,47 +111,49 @@ class PseudoLabel(TripleGan):
         images = tf.concat([augment.weak(labeled["image"], seeds[0]), augment.weak(unlabeled["image"], seeds[1]),
                             augment.strong(unlabeled["image"], seeds[2])], 0)
         num_labeled, num_unlabeled = tf.shape(labeled["image"])[0], tf.shape(unlabeled["image"])[0]
-        with UpdateTape() as tape:
+        with tf.GradientTape() as tape:
             labeled_logits, weak_logits, strong_logits = tf.split(
-                self.classifier(images, training=True), [num_labeled, num_unlabeled, num_unlabeled])
-            parts = losses.fixmatch_classifier_loss(labeled_logits, labeled["label"], weak_logits, strong_logits,
-                                                    self.config.confidence_threshold,
-                                                    self.config.consistency_weight)
-        apply_gradients(tape, parts["total"], self.classifier, self.classifier_optimizer)
-        return parts
+                self.classifier.network(images, training=True), [num_labeled, num_unlabeled, num_unlabeled])
+            terms = losses.fixmatch_classifier_loss(labeled_logits, labeled["label"], weak_logits, strong_logits,
+                                                    threshold=self.config.confidence_threshold,
+                                                    consistency_weight=self.config.consistency_weight)
+        apply_gradients(tape, terms["total"], self.classifier.network, self.classifier.optimizer)
+        return terms
 
     def _pair_discriminator_update(self, labeled, unlabeled, latents, generated_labels):
         probabilities = tf.nn.softmax(self.classify(unlabeled["image"]))
         confident = losses.confidence_mask(probabilities, self.config.confidence_threshold)
         pseudo_labels = tf.argmax(probabilities, axis=1, output_type=tf.int32)
-        generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
+        generated = self.generator(latents, generated_labels, training=True)
         images = tf.concat([labeled["image"], unlabeled["image"], generated], 0)
         labels = tf.concat([labeled["label"], pseudo_labels, generated_labels], 0)
         weights = tf.concat([tf.ones_like(labeled["label"], tf.float32), confident], 0)
         sizes = [tf.shape(labeled["image"])[0], tf.shape(unlabeled["image"])[0], tf.shape(generated)[0]]
-        with UpdateTape() as tape:
-            logits, features = self.discriminator.logits_and_features(images, labels, training=True)
+        with tf.GradientTape() as tape:
+            logits, features = self.discriminator.network.logits_and_features(images, labels, training=True)
             labeled_logits, unlabeled_logits, fake = tf.split(logits, sizes)
-            parts = losses.weighted_pair_discriminator_loss(tf.concat([labeled_logits, unlabeled_logits], 0),
+            terms = losses.weighted_pair_discriminator_loss(tf.concat([labeled_logits, unlabeled_logits], 0),
                                                             weights, fake)
-        apply_gradients(tape, parts["total"], self.discriminator, self.discriminator_optimizer)
+        apply_gradients(tape, terms["total"], self.discriminator.network, self.discriminator.optimizer)
         unlabeled_features = tf.split(features, sizes)[1]
-        return parts, tf.stop_gradient(unlabeled_features)
+        return terms, tf.stop_gradient(unlabeled_features)
 
     def _conditional_generator_update(self, latents, generated_labels, reference_features):
         config = self.config
-        with UpdateTape() as tape:
-            generated = tf.cast(self.generator(latents, generated_labels, training=True), tf.float32)
-            pair_logits, features = self.discriminator.logits_and_features(generated, generated_labels,
-                                                                           training=True)
-            parts = losses.generator_loss(
-                pair_logits, features, reference_features, self.classifier(generated, training=False),
-                generated_labels, config.generator_adversarial_weight, config.generator_feature_matching_weight,
-                config.generator_classification_weight, batch_mean=distribute.global_batch_mean)
+        with tf.GradientTape() as tape:
+            generated = self.generator(latents, generated_labels, training=True)
+            pair_logits, features = self.discriminator.network.logits_and_features(generated, generated_labels,
+                                                                                   training=True)
+            terms = losses.generator_loss(
+                pair_logits, features, reference_features, self.classifier.network(generated, training=False),
+                generated_labels, adversarial_weight=config.generator_adversarial_weight,
+                feature_matching_weight=config.generator_feature_matching_weight,
+                classification_weight=config.generator_classification_weight,
+                batch_mean=distribute.global_batch_mean)
             if config.generator_mode_seeking_weight:
                 other_latents = tf.roll(latents, 1, axis=0)  # each label with another row's latent
-                others = self.generator(other_latents, generated_labels, training=True)
-                parts["mode_seeking"] = losses.mode_seeking(generated, others, latents, other_latents)
-                parts["total"] += config.generator_mode_seeking_weight * parts["mode_seeking"]
-        apply_gradients(tape, parts["total"], self.generator, self.generator_optimizer)
-        return parts
+                others = self.generator.network(other_latents, generated_labels, training=True)
+                terms["mode_seeking"] = losses.mode_seeking(generated, others, latents, other_latents)
+                terms["total"] += config.generator_mode_seeking_weight * terms["mode_seeking"]
+        apply_gradients(tape, terms["total"], self.generator.network, self.generator.optimizer)
+        return terms

@@ -13,9 +13,9 @@ means used here that puts `m2_alpha`·num_labeled on the labeled cross-entropy (
 import keras
 import tensorflow as tf
 
-from ssl_gen import losses, networks, optim
+from ssl_gen import losses, networks, optim, seeds
 from ssl_gen.errors import ConfigError
-from ssl_gen.methods.base import Method, UpdateTape, apply_gradients, named_losses, step_seeds
+from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds
 
 
 class SsVae(keras.Model):
@@ -23,12 +23,12 @@ class SsVae(keras.Model):
 
     def __init__(self, config, spec, **kwargs):
         super().__init__(**kwargs)
-        seed = config.seed * 7919
-        self.classifier = networks.PlainClassifier(spec.num_classes, config.classifier_units, seed=seed + 1)
+        self.classifier = networks.PlainClassifier(spec.num_classes, config.classifier_units,
+                                                   seed=seeds.derive(config.seed, "classifier"))
         self.encoder = networks.GaussianEncoder(spec.num_classes, config.encoder_units, config.latent_dim,
-                                                seed=seed + 2)
+                                                seed=seeds.derive(config.seed, "encoder"))
         self.decoder = networks.BernoulliDecoder(spec.image_shape, spec.num_classes, config.generator_units,
-                                                 seed=seed + 3)
+                                                 seed=seeds.derive(config.seed, "decoder"))
 
 
 class SsVaeM2(Method):
@@ -83,13 +83,13 @@ class SsVaeM2(Method):
         # Every class for every unlabeled image: [x_1..x_B] × K, labels [0..0, 1..1, …].
         tiled_images = tf.tile(unlabeled["image"], [num_classes, 1, 1, 1])
         tiled_labels = tf.repeat(tf.range(num_classes, dtype=tf.int32), batch)
-        with UpdateTape() as tape:
+        with tf.GradientTape() as tape:
             labeled_bound = self._negative_bound(labeled["image"], labeled["label"], labeled_seed)
             unlabeled_bounds = self._negative_bound(tiled_images, tiled_labels, unlabeled_seed)
             unlabeled_bounds = tf.transpose(tf.reshape(unlabeled_bounds, [num_classes, batch]))
             logits = self.model.classifier(tf.concat([labeled["image"], unlabeled["image"]], 0))
             labeled_logits, unlabeled_logits = tf.split(logits, [tf.shape(labeled["image"])[0], batch])
             parts = losses.m2_loss(labeled_bound, unlabeled_bounds, unlabeled_logits, labeled_logits,
-                                   labeled["label"], self.classification_weight)
+                                   labeled["label"], classification_weight=self.classification_weight)
         apply_gradients(tape, parts["total"], self.model, self.optimizer)
         return named_losses("model", parts)

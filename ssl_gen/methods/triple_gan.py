@@ -13,72 +13,115 @@ Every term that couples the players through labels (C through D, R_p, G through 
 cross-entropy) ramps in after `warmup_steps`: before that the model is Improved-GAN, which makes C good
 first. With G's D-term on from the start, G drifted off C's features and the run collapsed at ~2k steps
 (FM loss 0.3 → 30, C's unsupervised loss → 0).
-The classifier used for evaluation and export is an exponential moving average of C. C, G, their
-updates and the averaging are `ImprovedGan`'s; this class adds D and the terms through it.
+The classifier used for evaluation and export is an exponential moving average of C. With every D term
+off there is no D: the method is Improved-GAN.
 """
 
 import tensorflow as tf
 
-from ssl_gen import architectures, losses, optim
-from ssl_gen.methods.base import UpdateTape, apply_gradients, named_losses
-from ssl_gen.methods.improved_gan import ImprovedGan
+from ssl_gen import losses, optim
+from ssl_gen.methods import parts
+from ssl_gen.methods.base import Method, apply_gradients, named_losses
 
 
-class TripleGan(ImprovedGan):
+class TripleGan(Method):
+    # The second unlabeled view gives D its real pairs (x, C(x)) and G its feature-matching target.
+    unlabeled_views = 2
+    collapse_loss = "loss/classifier/unsupervised"
+    latent_center = parts.Generator.latent_center
 
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)
-        self.discriminator = architectures.discriminator(config, spec, seed=config.seed * 7919 + 2)
-        self.discriminator_optimizer = optim.adam(config, total_steps, self._gan_learning_rate())
-        self.noise = tf.random.Generator.from_seed(config.seed)  # D's random labels at initialisation
+        self.classifier = parts.AveragedClassifier(config, spec, total_steps)
+        self.generator = parts.Generator(config, spec, total_steps)
+        self.discriminator = parts.PairDiscriminator(config, spec, total_steps) if self._uses_discriminator() else None
 
-    @property
-    def uses_discriminator(self):
+    def _uses_discriminator(self):
         return self.config.generator_adversarial_weight > 0 or self.config.classifier_adversarial_weight > 0
 
-    # --- construction -------------------------------------------------------------------------------
+    @property
+    def latent_dim(self):
+        return self.config.latent_dim
+
+    def _parts(self):
+        return [part for part in (self.classifier, self.generator, self.discriminator) if part is not None]
+
     def build(self):
-        self.discriminator(tf.zeros((2,) + tuple(self.spec.image_shape)), tf.zeros((2,), tf.int32))
-        super().build()
+        images = tf.zeros((2,) + tuple(self.spec.image_shape))
+        self.classifier.build(images)
+        self.generator.build()
+        if self.discriminator:
+            self.discriminator.build(images)
 
     def initialize(self, unlabeled_images):
-        """improved-gan's data-dependent weight-norm init of C and D (noise on)."""
-        labels = self.noise.uniform([tf.shape(unlabeled_images)[0]], 0, self.spec.num_classes, tf.int32)
-        self.discriminator(unlabeled_images, labels, training=True, initialize=True)
-        super().initialize(unlabeled_images)
+        if self.discriminator:
+            self.discriminator.initialize(unlabeled_images)
+        self.classifier.initialize(unlabeled_images)
 
-    def _updates(self):
-        return super()._updates() + ((self.discriminator, self.discriminator_optimizer),)
+    @classmethod
+    def generator_reads_tanh_scale(cls, config):
+        return config.architecture == "mlp"  # the conv G has no tanh scale
+
+    def adopt_generator_tanh_scale(self, trained_scale):
+        self.generator.adopt_tanh_scale(trained_scale)
 
     def checkpoint_items(self):
-        return {**super().checkpoint_items(), "discriminator": self.discriminator,
-                "discriminator_optimizer": self.discriminator_optimizer, "noise": self.noise}
+        return {name: item for part in self._parts() for name, item in part.checkpoint_items().items()}
 
-    # --- the terms through D ------------------------------------------------------------------------
+    def classify(self, images):
+        return self.classifier.classify(images)
+
+    def classify_without_average(self, images):
+        """C's current weights; logged beside the average to show what averaging buys."""
+        return self.classifier.classify_without_average(images)
+
+    def generate(self, labels, latents):
+        return self.generator(latents, labels)
+
+    def sample_latents(self, count, seed):
+        return self.generator.sample_latents(count, seed)
+
+    def train_step(self, labeled, unlabeled):
+        config = self.config
+        ramp = optim.linear_ramp(self.classifier.optimizer.iterations, config.warmup_steps, config.warmup_steps)
+        latents, labels = unlabeled["latent"], unlabeled["generated_label"]
+        generated = self.generator(latents, labels, training=True)
+        independent = config.independent_generator_step
+        if not independent:
+            target = parts.reference(self.classifier.network, unlabeled["image2"])
+        classifier_losses, unlabeled_logits = parts.classifier_update(
+            self.classifier, config, labeled, unlabeled, generated, labels, ramp,
+            pair_logits_of=self._classifier_pair_logits if config.classifier_adversarial_weight else None)
+        if independent:
+            target = parts.reference(self.classifier.network, unlabeled["image2"])
+        named = named_losses("classifier", classifier_losses)
+        if self.discriminator:
+            named.update(self._discriminator_update(labeled, unlabeled, unlabeled_logits, target, generated,
+                                                    labels))
+        generator_losses = parts.generator_update(
+            self.generator, self.classifier.network, config, unlabeled["latent2"] if independent else latents,
+            labels, target, ramp, pair_logits_of=self._pair_logits if self.discriminator else None)
+        self.classifier.average.update(self.generator.optimizer.iterations)
+        return {**named, **named_losses("generator", generator_losses)}
+
+    def _pair_logits(self, images, labels):
+        return self.discriminator(images, labels, training=True)
+
     def _classifier_pair_logits(self, unlabeled_images, unlabeled_logits):
-        if not self.config.classifier_adversarial_weight:  # A Python branch: skips D's pass when unused.
-            return None
-        return self.discriminator(unlabeled_images, tf.argmax(unlabeled_logits, axis=1, output_type=tf.int32),
-                                  training=True)
+        return self._pair_logits(unlabeled_images, tf.argmax(unlabeled_logits, axis=1, output_type=tf.int32))
 
-    def _generator_pair_logits(self, generated, generated_labels):
-        if not self.uses_discriminator:
-            return None
-        return self.discriminator(generated, generated_labels, training=True)
-
-    def _between_updates(self, labeled, unlabeled, unlabeled_logits, reference, generated,
-                         generated_labels):
-        if not self.uses_discriminator:  # Python branch: with every D term off the model is Improved-GAN.
-            return {}
+    def _discriminator_update(self, labeled, unlabeled, unlabeled_logits, target, generated, generated_labels):
+        """D: real pairs (labeled, and the second unlabeled batch with C's labels) against G's pairs and
+        C's pairs (x_u, argmax C(x_u))."""
         images = tf.concat([labeled["image"], unlabeled["image2"], generated, unlabeled["image"]], 0)
-        labels = tf.concat([labeled["label"], reference["labels"], generated_labels,
+        labels = tf.concat([labeled["label"], target["labels"], generated_labels,
                             tf.argmax(unlabeled_logits, axis=1, output_type=tf.int32)], 0)
         num_real = tf.shape(labeled["image"])[0] + tf.shape(unlabeled["image2"])[0]
         sizes = [num_real, tf.shape(generated)[0], tf.shape(unlabeled["image"])[0]]
-        with UpdateTape() as tape:
-            real, fake_generated, fake_classified = tf.split(
-                self.discriminator(images, labels, training=True), sizes)
+        with tf.GradientTape() as tape:
+            real, fake_generated, fake_classified = tf.split(self.discriminator(images, labels, training=True),
+                                                             sizes)
             discriminator_losses = losses.discriminator_loss(real, fake_generated, fake_classified)
-        apply_gradients(tape, discriminator_losses["total"], self.discriminator,
-                        self.discriminator_optimizer)
+        apply_gradients(tape, discriminator_losses["total"], self.discriminator.network,
+                        self.discriminator.optimizer)
         return named_losses("discriminator", discriminator_losses)
