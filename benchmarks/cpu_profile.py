@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
-from ssl_gen import cli, profiling, runs  # noqa: E402
+from ssl_gen import profiling  # noqa: E402
+from ssl_gen.training import cli, runs  # noqa: E402
 
 cli.define_config_flags()
 flags.DEFINE_integer("steps", 300, "Profiled train steps (after --warmup).")

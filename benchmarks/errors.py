@@ -14,7 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from ssl_gen import cli, data as data_lib, runs  # noqa: E402
+from ssl_gen import data as data_lib  # noqa: E402
+from ssl_gen.training import cli, runs  # noqa: E402
 from ssl_gen.errors import ConfigError  # noqa: E402
 from ssl_gen.evaluation import classifier_metrics, error_analysis  # noqa: E402
 

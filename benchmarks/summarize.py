@@ -17,11 +17,11 @@ import os
 import numpy as np
 from absl import app, flags
 
-from ssl_gen import cli
-from ssl_gen import config as config_lib
+from ssl_gen.training import cli
+from ssl_gen.training import config as config_lib
 from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import plots, report as report_lib
-from ssl_gen.metrics_log import METRICS_FILE, read_scalars
+from ssl_gen.training.metrics_log import METRICS_FILE, read_scalars
 
 flags.DEFINE_string("plot", None, "Write the validation-error-versus-time curve of all runs to this PNG.")
 flags.DEFINE_enum("table", "runs", ["runs", "methods", "curve", "rates", "generator"],

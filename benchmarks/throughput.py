@@ -23,7 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from ssl_gen import cli, profiling, runs  # noqa: E402
+from ssl_gen import profiling  # noqa: E402
+from ssl_gen.training import cli, runs  # noqa: E402
 
 cli.define_config_flags()
 flags.DEFINE_integer("steps", 200, "Timed train steps (after --warmup).")

@@ -9,7 +9,7 @@ import json
 
 from absl import app, flags
 
-from ssl_gen import cli
+from ssl_gen.training import cli
 from ssl_gen.evaluation import report
 
 flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")

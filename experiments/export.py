@@ -7,7 +7,8 @@ import json
 
 from absl import app, flags
 
-from ssl_gen import cli, export
+from ssl_gen import export
+from ssl_gen.training import cli
 
 flags.DEFINE_string("output_dir", None, "Run directory written by experiments/train.py.")
 flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")

@@ -5,10 +5,10 @@ python experiments/train.py --dataset=mnist --num_labeled=100 --output_dir=runs/
 
 from absl import app, flags, logging
 
-from ssl_gen import cli, train
+from ssl_gen.training import cli, train
 
 cli.define_config_flags()
-flags.adopt_module_key_flags(cli)  # --help lists the flags ssl_gen.cli defines, not only this module's
+flags.adopt_module_key_flags(cli)  # --help lists the flags training/cli.py defines, not only this module's
 flags.mark_flag_as_required("output_dir")
 
 

@@ -5,7 +5,7 @@ python experiments/train_evaluator.py --data_path=../shared/data/mnist.npz
 
 from absl import app, flags, logging
 
-from ssl_gen import cli
+from ssl_gen.training import cli
 from ssl_gen import data as data_lib
 from ssl_gen.evaluation import evaluator as evaluator_lib
 

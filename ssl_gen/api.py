@@ -12,8 +12,9 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from ssl_gen import export, presets, runs, train
-from ssl_gen.config import Config
+from ssl_gen import export
+from ssl_gen.training import presets, runs, train
+from ssl_gen.training.config import Config
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError
 
@@ -23,7 +24,7 @@ def fit(output_dir, preset="", **settings):
 
     Args:
       output_dir: the run directory; a rerun with the same settings resumes it.
-      preset: a named configuration (ssl_gen/presets.py); `settings` override its values.
+      preset: a named configuration (ssl_gen/training/presets.py); `settings` override its values.
       **settings: any Config field, e.g. dataset="mnist" or data_path="mnist.npz", num_labeled=100.
     Returns:
       The trained `Model`.

@@ -9,7 +9,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from ssl_gen import runs, sampling
+from ssl_gen import sampling
+from ssl_gen.training import runs
 from ssl_gen.data import SPLIT_FILE, load_validation
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError

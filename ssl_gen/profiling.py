@@ -15,8 +15,9 @@ import numpy as np
 import tensorflow as tf
 
 from ssl_gen import data as data_lib
-from ssl_gen import layers, methods
-from ssl_gen.trainer import resolve_jit_compile
+from ssl_gen import methods
+from ssl_gen.models import layers
+from ssl_gen.training.trainer import resolve_jit_compile
 
 
 def _usable_cores():

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import ssl_gen
-from ssl_gen import export, runs
+from ssl_gen import export
+from ssl_gen.training import runs
 from ssl_gen.errors import ConfigError
 
 TINY = dict(num_labeled=20, batch_size=20, train_steps=4, eval_every=4, checkpoint_every=4, log_every=2,

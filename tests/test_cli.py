@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ssl_gen import runs
+from ssl_gen.training import runs
 from tests.conftest import ROOT, SUBPROCESS_ENV
 
 TINY_FLAGS = ["--classifier_units=64,32", "--discriminator_units=64,32", "--generator_units=32",

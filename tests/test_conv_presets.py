@@ -10,9 +10,10 @@ import pytest
 import tensorflow as tf
 from absl import flags
 
-from ssl_gen import cli, export, presets, runs, train
-from ssl_gen.config import Config
-from ssl_gen.conv_networks import ConvClassifier, ConvDiscriminator, ConvGenerator
+from ssl_gen import export
+from ssl_gen.training import cli, presets, runs, train
+from ssl_gen.training.config import Config
+from ssl_gen.models.conv_networks import ConvClassifier, ConvDiscriminator, ConvGenerator
 from ssl_gen.errors import ConfigError
 
 TINY_CONV = dict(classifier_channels=(8, 16), discriminator_channels=(4, 8), generator_channels=(16, 8, 4),

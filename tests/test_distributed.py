@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from ssl_gen.errors import ConfigError
-from ssl_gen.train import run
+from ssl_gen.training.train import run
 from tests.conftest import ROOT, SUBPROCESS_ENV, tiny_config
 
 

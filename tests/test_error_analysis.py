@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from ssl_gen import train
+from ssl_gen.training import train
 from ssl_gen.evaluation import error_analysis
 from tests.conftest import ROOT, SUBPROCESS_ENV, tiny_config
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ssl_gen import data, train
+from ssl_gen import data
+from ssl_gen.training import train
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import classifier_metrics, generator_metrics, report

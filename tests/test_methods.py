@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from ssl_gen import augment, data, methods
 from ssl_gen.methods import parts
-from ssl_gen.trainer import make_checkpoint
+from ssl_gen.training.trainer import make_checkpoint
 from tests.conftest import tiny_config
 
 

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from ssl_gen import data, export, methods, train
+from ssl_gen import data, export, methods
+from ssl_gen.training import train
 from ssl_gen.evaluation import evaluator as evaluator_lib
 from ssl_gen.evaluation import report
 from tests.conftest import tiny_config

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ssl_gen.layers import GaussianNoise, WeightNormDense, box_muller_normal
-from ssl_gen.conv_networks import ConvClassifier
-from ssl_gen.networks import (BernoulliDecoder, Classifier, Discriminator, GaussianEncoder, Generator,
+from ssl_gen.models.layers import GaussianNoise, WeightNormDense, box_muller_normal
+from ssl_gen.models.conv_networks import ConvClassifier
+from ssl_gen.models.networks import (BernoulliDecoder, Classifier, Discriminator, GaussianEncoder, Generator,
                               PlainClassifier)
 
 

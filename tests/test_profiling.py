@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ssl_gen import layers, profiling
+from ssl_gen import profiling
+from ssl_gen.models import layers
 from tests.conftest import ROOT, SUBPROCESS_ENV, tiny_config
 
 

@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 
 from ssl_gen import data as data_lib
-from ssl_gen import export, runs, sampling, train
+from ssl_gen import export, sampling
+from ssl_gen.training import runs, train
 from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import evaluator as evaluator_lib
 from ssl_gen.evaluation import report

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from ssl_gen import metrics_log
+from ssl_gen.training import metrics_log
 from tests.conftest import ROOT, SUBPROCESS_ENV, tiny_config
 
 

@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ssl_gen import config as ssl_config
-from ssl_gen import data, methods, runs, train, trainer
+from ssl_gen.training import config as ssl_config
+from ssl_gen import data, methods
+from ssl_gen.training import runs, train, trainer
 from ssl_gen.errors import ConfigError, TrainingError
 from ssl_gen.methods.triple_gan import TripleGan
 from ssl_gen.optim import adam_moments
-from ssl_gen.trainer import trackable
+from ssl_gen.training.trainer import trackable
 from tests.conftest import ROOT, SUBPROCESS_ENV, tiny_config
 
 
@@ -402,7 +403,7 @@ def test_only_a_tanh_generator_reads_the_tanh_scale(method, architecture, reads)
 
 def test_training_from_python_shows_progress_with_an_eta(tmp_path, mnist_small_path):
     # No absl app.run here, as in a notebook: the library still shows its progress lines.
-    script = ("from ssl_gen import train\nfrom tests.conftest import tiny_config\n"
+    script = ("from ssl_gen.training import train\nfrom tests.conftest import tiny_config\n"
               f"train.run(tiny_config({str(tmp_path / 'run')!r}, {mnist_small_path!r}, train_steps=6))\n")
     result = subprocess.run([sys.executable, "-c", script], env=SUBPROCESS_ENV, cwd=ROOT, capture_output=True,
                             text=True, timeout=300)

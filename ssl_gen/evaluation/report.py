@@ -13,13 +13,14 @@ import numpy as np
 from absl import logging
 
 from ssl_gen import data as data_lib
-from ssl_gen import export, runs, sampling
+from ssl_gen import export, sampling
+from ssl_gen.training import runs
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import classifier_metrics, generator_metrics, plots
 from ssl_gen.evaluation import evaluator as evaluator_lib
 from ssl_gen.evaluation import images as sample_images
-from ssl_gen.metrics_log import METRICS_FILE, TensorBoard
+from ssl_gen.training.metrics_log import METRICS_FILE, TensorBoard
 
 SPLITS = ("test", "validation")
 SCALARS = ("validation_error", "ece", "conditional_accuracy", "fid", "kid", "intra_fid", "diversity_ratio")

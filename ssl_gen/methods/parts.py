@@ -4,7 +4,9 @@ inherits another method's."""
 
 import tensorflow as tf
 
-from ssl_gen import architectures, augment, distribute, losses, optim, seeds
+from ssl_gen import augment, losses, optim, seeds
+from ssl_gen.models import architectures
+from ssl_gen.training import distribute
 from ssl_gen.methods.base import apply_gradients, step_seeds
 
 AUGMENTATIONS = ("shift", "affine", "elastic", "cutout")

@@ -24,7 +24,8 @@ import os
 
 import tensorflow as tf
 
-from ssl_gen import augment, distribute, losses, trainer
+from ssl_gen import augment, losses
+from ssl_gen.training import distribute, trainer
 from ssl_gen.errors import ConfigError
 from ssl_gen.methods import parts
 from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds

@@ -13,7 +13,8 @@ means used here that puts `m2_alpha`·num_labeled on the labeled cross-entropy (
 import keras
 import tensorflow as tf
 
-from ssl_gen import losses, networks, optim, seeds
+from ssl_gen import losses, optim, seeds
+from ssl_gen.models import networks
 from ssl_gen.errors import ConfigError
 from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds
 

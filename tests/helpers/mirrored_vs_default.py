@@ -14,7 +14,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from ssl_gen import distribute, train  # noqa: E402
+from ssl_gen.training import distribute, train  # noqa: E402
 from tests.conftest import tiny_config  # noqa: E402
 
 

@@ -4,7 +4,8 @@ import dataclasses
 import json
 import os
 
-from ssl_gen import architectures, distribute, layers, presets
+from ssl_gen.models import architectures, layers
+from ssl_gen.training import distribute, presets
 from ssl_gen.errors import ConfigError
 
 CONFIG_FILE = "config.json"
@@ -26,7 +27,7 @@ _FORMAT_KEY = "format_version"
 @dataclasses.dataclass
 class Config:
     output_dir: str = ""
-    preset: str = ""  # A named configuration from ssl_gen/presets.py; explicit flags override it.
+    preset: str = ""  # A named configuration from ssl_gen/training/presets.py; explicit flags override it.
     # Data
     dataset: str = "mnist"
     data_path: str = ""
@@ -105,7 +106,7 @@ class Config:
     collapse_threshold: float = 0.01
     collapse_check_after: int = 2000  # Early on C separates G's noise easily; that is not a collapse.
     evaluator_dir: str = ""  # Empty: the data set's cached evaluator, if one was trained.
-    strategy: str = "default"  # default | mirrored | multi_worker | tpu (ssl_gen/distribute.py)
+    strategy: str = "default"  # default | mirrored | multi_worker | tpu (ssl_gen/training/distribute.py)
     tpu: str = ""  # TPU name or address for --strategy=tpu; empty: the environment's.
     jit_compile: str = "auto"  # auto: on for GPU, off for CPU (measured slower there).
     mixed_precision: bool = False

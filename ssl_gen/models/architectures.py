@@ -1,6 +1,6 @@
 """Networks by `--architecture`: the anchors' MLPs (MNIST) or their conv nets (SVHN, CIFAR-10)."""
 
-from ssl_gen import conv_networks, networks
+from ssl_gen.models import conv_networks, networks
 from ssl_gen.errors import ConfigError
 
 ARCHITECTURES = ("mlp", "conv")

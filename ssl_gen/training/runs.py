@@ -5,11 +5,11 @@ import os
 import keras
 import tensorflow as tf
 
-from ssl_gen import config as config_lib
+from ssl_gen.training import config as config_lib
 from ssl_gen import data as data_lib
 from ssl_gen import methods
 from ssl_gen.errors import ConfigError
-from ssl_gen.trainer import CHECKPOINT_DIR, make_checkpoint, restore_newest_readable
+from ssl_gen.training.trainer import CHECKPOINT_DIR, make_checkpoint, restore_newest_readable
 
 
 def set_precision(config):

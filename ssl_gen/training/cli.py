@@ -6,8 +6,8 @@ import sys
 
 from absl import flags
 
-from ssl_gen import presets
-from ssl_gen.config import Config
+from ssl_gen.training import presets
+from ssl_gen.training.config import Config
 from ssl_gen.errors import SslGenError, TrainingError
 
 HELP = {
@@ -19,7 +19,7 @@ HELP = {
     "validation_size": "Training images held out to choose settings, never trained on: -1 is 10 % of them "
                        "(at most 5,000), 0 none. Saved as validation_indices.npy.",
     "method": "Semi-supervised method: triple_gan, improved_gan, ssvae_m2 or pseudo_label (ssl_gen/methods).",
-    "preset": f"Named configuration (ssl_gen/presets.py: {', '.join(presets.PRESETS)}); flags given "
+    "preset": f"Named configuration (ssl_gen/training/presets.py: {', '.join(presets.PRESETS)}); flags given "
               "explicitly override its values.",
     "architecture": "Networks: mlp (the anchors' MNIST MLPs) or conv (their SVHN / CIFAR-10 conv nets).",
     "classifier_channels": "conv: channels of C's two stages (improved-gan: 96,192).",

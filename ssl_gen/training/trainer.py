@@ -10,7 +10,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from ssl_gen import distribute, seeds
+from ssl_gen import seeds
+from ssl_gen.training import distribute
 from ssl_gen.errors import TrainingError
 
 CHECKPOINT_DIR = "checkpoints"

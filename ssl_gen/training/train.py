@@ -7,16 +7,17 @@ import tempfile
 import numpy as np
 from absl import flags, logging
 
-from ssl_gen import config as config_lib
+from ssl_gen.training import config as config_lib
 from ssl_gen import data as data_lib
-from ssl_gen import distribute, methods, runs
+from ssl_gen import methods
+from ssl_gen.training import distribute, runs
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import classifier_metrics, generator_metrics
 from ssl_gen.evaluation import evaluator as evaluator_lib
 from ssl_gen.evaluation import images as sample_images
-from ssl_gen.metrics_log import MetricsCsv, TensorBoard
-from ssl_gen.trainer import Trainer
+from ssl_gen.training.metrics_log import MetricsCsv, TensorBoard
+from ssl_gen.training.trainer import Trainer
 
 INIT_BATCH = 500  # improved-gan initialises weight norm from 500 training images.
 # The init draw's own numpy stream, apart from the split's.

@@ -10,7 +10,7 @@ MLPs' in networks.py, so a method does not know which it holds.
 import keras
 import tensorflow as tf
 
-from ssl_gen.layers import OUTPUT_DTYPE, GaussianNoise, WeightNormConv2D, WeightNormDense
+from ssl_gen.models.layers import OUTPUT_DTYPE, GaussianNoise, WeightNormConv2D, WeightNormDense
 
 
 def _seed(seed, offset):

@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 
 from ssl_gen import optim
-from ssl_gen.layers import OUTPUT_DTYPE, GaussianNoise, WeightNormDense
+from ssl_gen.models.layers import OUTPUT_DTYPE, GaussianNoise, WeightNormDense
 
 
 def _one_hot(labels, num_classes, dtype):

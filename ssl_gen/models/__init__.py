@@ -1,0 +1,1 @@
+"""Layers and networks: the anchors' MLPs and conv nets, chosen by --architecture."""
