@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from tests.conftest import ROOT, SUBPROCESS_ENV
 from tests.test_cli import TINY_FLAGS

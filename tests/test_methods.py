@@ -1,6 +1,5 @@
 """The contract every method meets; parameterised over the registry."""
 
-import dataclasses
 import math
 
 import numpy as np

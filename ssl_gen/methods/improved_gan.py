@@ -9,57 +9,20 @@ G ignores y and `generate` samples must be labelled by `classify`.
 The classifier used for evaluation and export is an exponential moving average of C.
 """
 
-import tensorflow as tf
-
 from ssl_gen import optim
 from ssl_gen.methods import parts
-from ssl_gen.methods.base import Method, named_losses
+from ssl_gen.methods.base import named_losses
 
 
-class ImprovedGan(Method):
+class ImprovedGan(parts.ComposedMethod):
     # The second unlabeled view is G's feature-matching target, as improved-gan's `trainx_unl2`.
     unlabeled_views = 2
     collapse_loss = "loss/classifier/unsupervised"
-    latent_center = parts.Generator.latent_center
 
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)
         self.classifier = parts.AveragedClassifier(config, spec, total_steps)
         self.generator = parts.Generator(config, spec, total_steps)
-
-    @property
-    def latent_dim(self):
-        return self.config.latent_dim
-
-    def build(self):
-        self.classifier.build(tf.zeros((2,) + tuple(self.spec.image_shape)))
-        self.generator.build()
-
-    def initialize(self, unlabeled_images):
-        self.classifier.initialize(unlabeled_images)
-
-    @classmethod
-    def generator_reads_tanh_scale(cls, config):
-        return config.architecture == "mlp"  # the conv G has no tanh scale
-
-    def adopt_generator_tanh_scale(self, trained_scale):
-        self.generator.adopt_tanh_scale(trained_scale)
-
-    def checkpoint_items(self):
-        return {**self.classifier.checkpoint_items(), **self.generator.checkpoint_items()}
-
-    def classify(self, images):
-        return self.classifier.classify(images)
-
-    def classify_without_average(self, images):
-        """C's current weights; logged beside the average to show what averaging buys."""
-        return self.classifier.classify_without_average(images)
-
-    def generate(self, labels, latents):
-        return self.generator(latents, labels)
-
-    def sample_latents(self, count, seed):
-        return self.generator.sample_latents(count, seed)
 
     def train_step(self, labeled, unlabeled):
         config = self.config

@@ -7,7 +7,7 @@ import tensorflow as tf
 from ssl_gen import augment, losses, optim, seeds
 from ssl_gen.models import architectures
 from ssl_gen.training import distribute
-from ssl_gen.methods.base import apply_gradients, step_seeds
+from ssl_gen.methods.base import Method, apply_gradients, step_seeds
 
 AUGMENTATIONS = ("shift", "affine", "elastic", "cutout")
 
@@ -96,6 +96,58 @@ class PairDiscriminator:
     def checkpoint_items(self):
         return {"discriminator": self.network, "discriminator_optimizer": self.optimizer,
                 "noise": self.init_labels}
+
+
+class ComposedMethod(Method):
+    """A method made of parts: `self.classifier` (AveragedClassifier), `self.generator` (Generator) and
+    `self.discriminator` (PairDiscriminator, or None where the method needs no D). Building, the
+    data-dependent init, checkpointing, classifying and generating come from the parts; a method writes
+    its `__init__` and its own `train_step`."""
+
+    latent_center = Generator.latent_center
+    discriminator = None
+
+    @property
+    def latent_dim(self):
+        return self.config.latent_dim
+
+    def _parts(self):
+        return [part for part in (self.classifier, self.generator, self.discriminator) if part is not None]
+
+    def build(self):
+        images = tf.zeros((2,) + tuple(self.spec.image_shape))
+        self.classifier.build(images)
+        self.generator.build()
+        if self.discriminator is not None:
+            self.discriminator.build(images)
+
+    def initialize(self, unlabeled_images):
+        if self.discriminator is not None:
+            self.discriminator.initialize(unlabeled_images)
+        self.classifier.initialize(unlabeled_images)
+
+    @classmethod
+    def generator_reads_tanh_scale(cls, config):
+        return config.architecture == "mlp"  # the conv G has no tanh scale
+
+    def adopt_generator_tanh_scale(self, trained_scale):
+        self.generator.adopt_tanh_scale(trained_scale)
+
+    def checkpoint_items(self):
+        return {name: item for part in self._parts() for name, item in part.checkpoint_items().items()}
+
+    def classify(self, images):
+        return self.classifier.classify(images)
+
+    def classify_without_average(self, images):
+        """C's current weights; logged beside the average to show what averaging buys."""
+        return self.classifier.classify_without_average(images)
+
+    def generate(self, labels, latents):
+        return self.generator(latents, labels)
+
+    def sample_latents(self, count, seed):
+        return self.generator.sample_latents(count, seed)
 
 
 # --- updates shared by Improved-GAN and Triple-GAN -----------------------------------------------------

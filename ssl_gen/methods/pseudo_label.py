@@ -25,16 +25,15 @@ import os
 import tensorflow as tf
 
 from ssl_gen import augment, losses
-from ssl_gen.training import distribute, trainer
 from ssl_gen.errors import ConfigError
 from ssl_gen.methods import parts
-from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds
+from ssl_gen.methods.base import apply_gradients, named_losses, step_seeds
+from ssl_gen.training import distribute, trainer
 
 
-class PseudoLabel(Method):
+class PseudoLabel(parts.ComposedMethod):
     unlabeled_views = 1  # Weak and strong views are made in the step from the same images.
     collapse_loss = None  # C is not a real/fake judge here (D is): its losses cannot show a collapse.
-    latent_center = parts.Generator.latent_center
 
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)
@@ -43,19 +42,8 @@ class PseudoLabel(Method):
         self.generator = parts.Generator(config, spec, total_steps, config.gan_learning_rate)
         self.discriminator = parts.PairDiscriminator(config, spec, total_steps, config.gan_learning_rate)
 
-    @property
-    def latent_dim(self):
-        return self.config.latent_dim
-
-    def build(self):
-        images = tf.zeros((2,) + tuple(self.spec.image_shape))
-        self.classifier.build(images)
-        self.generator.build()
-        self.discriminator.build(images)
-
     def initialize(self, unlabeled_images):
-        self.discriminator.initialize(unlabeled_images)
-        self.classifier.initialize(unlabeled_images)
+        super().initialize(unlabeled_images)
         if self.config.classifier_from:
             self._load_fixed_classifier(self.config.classifier_from)
 
@@ -69,30 +57,6 @@ class PseudoLabel(Method):
                                           in self.classifier.checkpoint_items().items()
                                           if name in ("classifier", "classifier_average")})
         networks.restore(latest).expect_partial().assert_existing_objects_matched()
-
-    @classmethod
-    def generator_reads_tanh_scale(cls, config):
-        return config.architecture == "mlp"  # the conv G has no tanh scale
-
-    def adopt_generator_tanh_scale(self, trained_scale):
-        self.generator.adopt_tanh_scale(trained_scale)
-
-    def checkpoint_items(self):
-        return {**self.classifier.checkpoint_items(), **self.generator.checkpoint_items(),
-                **self.discriminator.checkpoint_items()}
-
-    def classify(self, images):
-        return self.classifier.classify(images)
-
-    def classify_without_average(self, images):
-        """C's current weights; logged beside the average to show what averaging buys."""
-        return self.classifier.classify_without_average(images)
-
-    def generate(self, labels, latents):
-        return self.generator(latents, labels)
-
-    def sample_latents(self, count, seed):
-        return self.generator.sample_latents(count, seed)
 
     def train_step(self, labeled, unlabeled):
         latents, generated_labels = unlabeled["latent"], unlabeled["generated_label"]

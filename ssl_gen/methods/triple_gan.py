@@ -21,65 +21,20 @@ import tensorflow as tf
 
 from ssl_gen import losses, optim
 from ssl_gen.methods import parts
-from ssl_gen.methods.base import Method, apply_gradients, named_losses
+from ssl_gen.methods.base import apply_gradients, named_losses
 
 
-class TripleGan(Method):
+class TripleGan(parts.ComposedMethod):
     # The second unlabeled view gives D its real pairs (x, C(x)) and G its feature-matching target.
     unlabeled_views = 2
     collapse_loss = "loss/classifier/unsupervised"
-    latent_center = parts.Generator.latent_center
 
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)
         self.classifier = parts.AveragedClassifier(config, spec, total_steps)
         self.generator = parts.Generator(config, spec, total_steps)
-        self.discriminator = parts.PairDiscriminator(config, spec, total_steps) if self._uses_discriminator() else None
-
-    def _uses_discriminator(self):
-        return self.config.generator_adversarial_weight > 0 or self.config.classifier_adversarial_weight > 0
-
-    @property
-    def latent_dim(self):
-        return self.config.latent_dim
-
-    def _parts(self):
-        return [part for part in (self.classifier, self.generator, self.discriminator) if part is not None]
-
-    def build(self):
-        images = tf.zeros((2,) + tuple(self.spec.image_shape))
-        self.classifier.build(images)
-        self.generator.build()
-        if self.discriminator:
-            self.discriminator.build(images)
-
-    def initialize(self, unlabeled_images):
-        if self.discriminator:
-            self.discriminator.initialize(unlabeled_images)
-        self.classifier.initialize(unlabeled_images)
-
-    @classmethod
-    def generator_reads_tanh_scale(cls, config):
-        return config.architecture == "mlp"  # the conv G has no tanh scale
-
-    def adopt_generator_tanh_scale(self, trained_scale):
-        self.generator.adopt_tanh_scale(trained_scale)
-
-    def checkpoint_items(self):
-        return {name: item for part in self._parts() for name, item in part.checkpoint_items().items()}
-
-    def classify(self, images):
-        return self.classifier.classify(images)
-
-    def classify_without_average(self, images):
-        """C's current weights; logged beside the average to show what averaging buys."""
-        return self.classifier.classify_without_average(images)
-
-    def generate(self, labels, latents):
-        return self.generator(latents, labels)
-
-    def sample_latents(self, count, seed):
-        return self.generator.sample_latents(count, seed)
+        if config.generator_adversarial_weight > 0 or config.classifier_adversarial_weight > 0:
+            self.discriminator = parts.PairDiscriminator(config, spec, total_steps)
 
     def train_step(self, labeled, unlabeled):
         config = self.config
