@@ -6,8 +6,9 @@
 #   4. the same G/D with every training image labeled, the FID reference ($REFERENCE_RUN);
 #   5. both Gs judged on the validation split at each latent scale in $LATENT_SCALES and through the
 #      best-of-K sampler for each K in $BEST_OF: the table to choose a sampler from;
-#   6. on a reporting seed (>= 101), both Gs judged once on the test set through the chosen sampler,
-#      $FINAL_LATENT_SCALE and $FINAL_BEST_OF (default 1 and 1: G's own draws).
+#   6. on a reporting seed (>= 101), both Gs judged once on the test set through the sampler chosen on a
+#      development seed's table, $FINAL_LATENT_SCALE and $FINAL_BEST_OF (1 and 1: G's own draws); without
+#      both the test set is left unread. BEST_OF="" skips step 5.
 # MODE_SEEKING_WEIGHT (default 1) is G's mode-seeking weight in stages 3 and 4. Extra flags go to all three
 # training stages (e.g. --mixed_precision). Resumable: rerunning the same command continues each
 # unfinished stage from its checkpoints; finished ones are judged again.
@@ -26,8 +27,8 @@ generator_run=${GENERATOR_RUN:-$runs/cgan/consistency_s${seed}_w3$weight_suffix}
 reference_run=${REFERENCE_RUN:-$runs/cgan/full_s${seed}_w3$weight_suffix}
 latent_scales=${LATENT_SCALES:-1 0.75 0.5}
 best_of=${BEST_OF-1 2}
-final_latent_scale=${FINAL_LATENT_SCALE:-1}
-final_best_of=${FINAL_BEST_OF:-1}
+final_latent_scale=${FINAL_LATENT_SCALE:-}
+final_best_of=${FINAL_BEST_OF:-}
 generator_steps=${GENERATOR_STEPS:-20000}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
@@ -43,10 +44,11 @@ fi
 # Weight 3 on C's cross-entropy of G's samples.
 generator_flags=(--method=pseudo_label --generator_classification_weight=3 --train_steps="$generator_steps"
                  --generator_mode_seeking_weight="$mode_seeking_weight")
-RUN_DIR=$generator_run "$root/benchmarks/mnist.sh" 100 "$seed" "${generator_flags[@]}" \
+# JUDGE=0: the G stages are judged below, so a reporting seed's test set is read once, by the chosen sampler.
+JUDGE=0 RUN_DIR=$generator_run "$root/benchmarks/mnist.sh" 100 "$seed" "${generator_flags[@]}" \
   --classifier_from="$classifier_run" "$@"
 # num_labeled = every training image: all of them outside the validation split are labeled.
-RUN_DIR=$reference_run "$root/benchmarks/mnist.sh" "$all_labels" "$seed" "${generator_flags[@]}" "$@"
+JUDGE=0 RUN_DIR=$reference_run "$root/benchmarks/mnist.sh" "$all_labels" "$seed" "${generator_flags[@]}" "$@"
 
 judge() {  # judge SPLIT CANDIDATES SCALES...: both Gs, then their table
   local split=$1 candidates=$2
@@ -66,5 +68,10 @@ for candidates in $best_of; do
   judge validation "$candidates" $latent_scales
 done
 if (( seed >= 101 )); then
-  judge test "$final_best_of" "$final_latent_scale"
+  if [[ -z $final_latent_scale || -z $final_best_of ]]; then
+    echo "generator.sh: the test set is left unread: set FINAL_LATENT_SCALE and FINAL_BEST_OF to the sampler" \
+      "chosen on a development seed's validation table and rerun (the trained stages resume)" >&2
+  else
+    judge test "$final_best_of" "$final_latent_scale"
+  fi
 fi

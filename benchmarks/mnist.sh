@@ -3,7 +3,8 @@
 # Resumable: rerunning the same command continues from the run's last checkpoint.
 # The protocol is in the script: seeds 1-99 are for development and are judged on the run's validation
 # split only (eval_validation.json); seeds >= 101 are for reporting and are judged on the test set
-# (eval.json, with the validation error beside it), once, after training.
+# (eval.json, with the validation error beside it), once, after training. JUDGE=0 trains only, for a
+# caller that judges the run itself (benchmarks/generator.sh).
 set -euo pipefail
 labels=${1:?usage: benchmarks/mnist.sh LABELS SEED [flags]}
 seed=${2:?usage: benchmarks/mnist.sh LABELS SEED [flags]}
@@ -19,4 +20,6 @@ export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
 python "$root/experiments/train.py" --data_path="$data" --num_labeled="$labels" --seed="$seed" \
   --output_dir="$run_dir" --alsologtostderr "$@"
-python "$root/experiments/evaluate.py" --output_dir="$run_dir" --split="$split"
+if [[ ${JUDGE:-1} != 0 ]]; then
+  python "$root/experiments/evaluate.py" --output_dir="$run_dir" --split="$split"
+fi

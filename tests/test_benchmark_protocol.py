@@ -11,8 +11,8 @@ from tests.conftest import ROOT, SUBPROCESS_ENV
 from tests.test_cli import TINY_FLAGS
 
 
-def _mnist_sh(tmp_path, data_path, seed, run_dir):
-    env = {**SUBPROCESS_ENV, "MNIST_NPZ": data_path, "RUN_DIR": str(run_dir)}
+def _mnist_sh(tmp_path, data_path, seed, run_dir, **env_vars):
+    env = {**SUBPROCESS_ENV, "MNIST_NPZ": data_path, "RUN_DIR": str(run_dir), **env_vars}
     return subprocess.run(["bash", os.path.join(ROOT, "benchmarks", "mnist.sh"), "20", str(seed),
                            "--train_steps=2", "--eval_every=2", *TINY_FLAGS],
                           env=env, capture_output=True, text=True, timeout=600)
@@ -32,3 +32,11 @@ def test_a_reporting_seed_is_judged_on_the_test_set(tmp_path, mnist_small_path):
     report = json.loads((run_dir / "eval.json").read_text())
     assert report["split"] == "test" and "validation_error" in report
     assert not (run_dir / "eval_validation.json").exists()
+
+
+def test_judge_0_trains_and_reads_neither_split(tmp_path, mnist_small_path):
+    run_dir = tmp_path / "run"
+    result = _mnist_sh(tmp_path, mnist_small_path, 101, run_dir, JUDGE="0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (run_dir / "checkpoints").is_dir()
+    assert not list(run_dir.glob("eval*.json"))

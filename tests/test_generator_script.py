@@ -107,11 +107,11 @@ def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
                             env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "kept from" in result.stderr
-    # A development seed: every table is on the validation split, G alone (scale 1 from mnist.sh's own
-    # report) and then the best of 2.
+    # A development seed: every table is on the validation split, G alone and then the best of 2, at the
+    # scales asked for only (the G stages train without judging themselves).
     own, best_of_two = result.stdout.strip().split("validation split, the best of 2 draws")
     rows = own.strip().splitlines()[-2:]
-    assert rows[0].startswith("| 1 | ") and rows[1].startswith("| 0.5 | ")
+    assert rows[0].startswith("|---") and rows[1].startswith("| 0.5 | ")
     assert best_of_two.strip().splitlines()[-1].startswith("| 0.5 | ")
     assert "test split" not in result.stdout
     runs = {"c": tmp_path / "mnist100_consistency_seed3", "g": tmp_path / "cgan" / "consistency_s3_w3_ms1",
@@ -126,6 +126,7 @@ def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
     for name in ("g", "full"):
         assert json.load(open(runs[name] / "eval_latent_scale_0.5_validation.json"))["fid"] > 0
         assert json.load(open(runs[name] / "eval_best_of_2_latent_scale_0.5_validation.json"))["candidates"] == 2
+        assert not (runs[name] / "eval_validation.json").exists()
     for run in runs.values():  # a development seed never reads the test set
         assert not (run / "eval.json").exists()
     # TRAIN_CLASSIFIER=0 trains no C: the G stage takes CLASSIFIER_RUN as it is, here not a run at all.
@@ -139,6 +140,20 @@ def test_generator_script_runs_every_stage(tmp_path, mnist_small_path):
         assert (f"G {tmp_path / 'cgan' / ('consistency_s3_w3' + suffix)}, reference "
                 f"{tmp_path / 'cgan' / ('full_s3_w3' + suffix)}, mode-seeking weight {weight}") in result.stderr
     assert not os.path.exists(tmp_path / "none")
+    # A reporting seed reads the test set only through a sampler named for it, once.
+    env.update(TRAIN_CLASSIFIER="1", BEST_OF="", MODE_SEEKING_WEIGHT="1")
+    env.pop("CLASSIFIER_RUN")
+    reporting = {"g": tmp_path / "cgan" / "consistency_s101_w3_ms1", "full": tmp_path / "cgan" / "full_s101_w3_ms1"}
+    command = ["bash", os.path.join(ROOT, "benchmarks", "generator.sh"), "101", "--train_steps=4", *TINY_FLAGS]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0 and "the test set is left unread" in result.stderr, result.stderr[-3000:]
+    assert not [path for run in reporting.values() for path in run.glob("eval*.json")]
+    result = subprocess.run(command, env={**env, "FINAL_LATENT_SCALE": "0.5", "FINAL_BEST_OF": "1"},
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for run in reporting.values():
+        assert sorted(path.name for path in run.glob("eval*.json")) == ["eval_latent_scale_0.5.json"]
+    assert "test split, the best of 1 draws" in result.stdout
 
 
 def test_train_evaluator_if_missing_still_refuses_an_evaluator_of_other_data(tmp_path, mnist_small_path):
