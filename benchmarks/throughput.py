@@ -54,7 +54,7 @@ def main(argv):
     step = profiling.measure_train_step(config, data, FLAGS.steps, FLAGS.warmup, FLAGS.remove,
                                         FLAGS.matmul_shapes)
     print(json.dumps({
-        "preset": config.preset or "default", "architecture": config.architecture,
+        "preset": config.preset or "default", "architecture": config.networks.architecture,
         "image_shape": list(data.spec.image_shape), "batch_size": config.batch_size,
         "dtype": dtype.name, "jit_compile": config.jit_compile, "threads": os.cpu_count(),
         "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),

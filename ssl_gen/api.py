@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from ssl_gen import export
 from ssl_gen.training import presets, runs, train
-from ssl_gen.training.config import Config
+from ssl_gen.training import config as config_lib
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError
 
@@ -25,12 +25,13 @@ def fit(output_dir, preset="", **settings):
     Args:
       output_dir: the run directory; a rerun with the same settings resumes it.
       preset: a named configuration (ssl_gen/training/presets.py); `settings` override its values.
-      **settings: any Config field, e.g. dataset="mnist" or data_path="mnist.npz", num_labeled=100.
+      **settings: any setting of the run, the networks or the method (the flags of experiments/train.py),
+        e.g. data_path="mnist.npz", num_labeled=100, method="improved_gan", augment_shift=2.
     Returns:
       The trained `Model`.
     """
     values = {**(presets.get(preset) if preset else {}), **settings}
-    train.run(Config(output_dir=output_dir, preset=preset, **values))
+    train.run(config_lib.build(output_dir=output_dir, preset=preset, **values))
     return load(output_dir)
 
 

@@ -65,5 +65,5 @@ def test_fit_applies_a_preset_under_the_settings_given(mnist_small_path, tmp_pat
     ssl_gen.fit(str(tmp_path / "run"), preset="consistency", data_path=mnist_small_path,
                 **{**TINY, "train_steps": 2, "eval_every": 2, "checkpoint_every": 2})
     saved = runs.restore(str(tmp_path / "run"))[0]
-    assert saved.preset == "consistency" and saved.unlabeled_consistency_weight == 1.0
+    assert saved.preset == "consistency" and saved.method_settings.unlabeled_consistency_weight == 1.0
     assert saved.train_steps == 2  # the explicit setting wins over the preset's 30,000

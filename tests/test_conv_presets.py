@@ -12,6 +12,7 @@ from absl import flags
 
 from ssl_gen import export
 from ssl_gen.training import cli, presets, runs, train
+from ssl_gen.training import config as config_lib
 from ssl_gen.training.config import Config
 from ssl_gen.models.conv_networks import ConvClassifier, ConvDiscriminator, ConvGenerator
 from ssl_gen.errors import ConfigError
@@ -51,8 +52,8 @@ def test_conv_weight_norm_init_standardises_the_first_layer():
 @pytest.mark.parametrize("preset, shape", [("svhn1000", (32, 32, 3)), ("cifar4000", (32, 32, 3))])
 def test_preset_trains_on_mock_data(preset, shape, tmp_path):
     tfds = pytest.importorskip("tensorflow_datasets")
-    config = Config(**{**presets.get(preset), **TINY_CONV, "output_dir": str(tmp_path), "preset": preset})
-    assert config.architecture == "conv"
+    config = config_lib.build(**{**presets.get(preset), **TINY_CONV, "output_dir": str(tmp_path), "preset": preset})
+    assert config.networks.architecture == "conv"
     with tfds.testing.mock_data(num_examples=200):
         train.run(config)
         _, data, method, step = runs.restore(str(tmp_path))
@@ -83,21 +84,20 @@ def _config_from(argv):
 
 def test_explicit_flags_override_the_preset():
     config = _config_from(["--preset=cifar4000", "--num_labeled=400", "--learning_rate=0.001"])
-    assert (config.dataset, config.architecture, config.epochs) == ("cifar10", "conv", 1200.0)
+    assert (config.dataset, config.networks.architecture, config.epochs) == ("cifar10", "conv", 1200.0)
     assert (config.num_labeled, config.learning_rate) == (400, 0.001)
 
 
-def test_mnist100_fm_preset_is_improved_gans_published_setting():
+def test_improved_gan_mnist_preset_is_improved_gans_published_setting():
     # openai/improved-gan's MNIST-100 feature matching: no D(x, y), constant rate, 0.9999 average, 300 epochs.
-    explicit = _config_from(["--num_labeled=100", "--generator_adversarial_weight=0", "--lr_decay_start=1.0",
+    explicit = _config_from(["--method=improved_gan", "--num_labeled=100", "--lr_decay_start=1.0",
                              "--ema_decay=0.9999", "--independent_generator_step", "--train_steps=138000"])
-    preset = _config_from(["--preset=mnist100_fm"])
+    preset = _config_from(["--preset=improved_gan_mnist"])
     assert dataclasses.replace(preset, preset="") == explicit
-    assert preset.method == "triple_gan" and preset.generator_adversarial_weight == 0.0
 
 
 def test_consistency_preset_is_the_feature_matching_game_with_generic_augmentation_and_consistency():
-    explicit = _config_from(["--generator_adversarial_weight=0", "--lr_decay_start=1.0", "--ema_decay=0.9999",
+    explicit = _config_from(["--method=improved_gan", "--lr_decay_start=1.0", "--ema_decay=0.9999",
                              "--independent_generator_step", "--augment_shift=2", "--augment_rotation=15",
                              "--augment_scale=0.1", "--unlabeled_consistency_weight=1",
                              "--confidence_threshold=0.95", "--generator_adam_beta1=0", "--lr_warmup_steps=1000",
@@ -106,6 +106,14 @@ def test_consistency_preset_is_the_feature_matching_game_with_generic_augmentati
     assert dataclasses.replace(preset, preset="", num_labeled=100) == explicit
     # No data set and no label count: the command line names them, so it serves MNIST and Fashion-MNIST.
     assert {"dataset", "data_path", "num_labeled"}.isdisjoint(presets.get("consistency"))
+
+
+def test_a_preset_for_one_method_refuses_another_methods_flags():
+    with pytest.raises(ConfigError, match="augment_shift is a setting of .*improved_gan.*, not of "
+                                          "method='pseudo_label'"):
+        _config_from(["--preset=consistency", "--method=pseudo_label"])
+    with pytest.raises(ConfigError, match="m2_alpha is a setting of ssvae_m2, not of method='triple_gan'"):
+        _config_from(["--m2_alpha=0.2"])
 
 
 def test_no_preset_draws_class_specific_strokes():
@@ -119,5 +127,5 @@ def test_unknown_preset_and_architecture_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="unknown preset 'imagenet'"):
         Config(output_dir=str(tmp_path), preset="imagenet").validate()
     with pytest.raises(ConfigError, match="received 'resnet'"):
-        Config(output_dir=str(tmp_path), architecture="resnet").validate()
+        config_lib.build(output_dir=str(tmp_path), architecture="resnet").validate()
 

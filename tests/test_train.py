@@ -240,10 +240,10 @@ def test_resume_with_changed_settings_records_them_with_the_step(tmp_path, mnist
     train.run(tiny_config(run_dir, mnist_small_path, train_steps=9, ema_decay=0.5))
     train.run(tiny_config(run_dir, mnist_small_path, train_steps=9, ema_decay=0.5))  # unchanged: no line
     lines = [json.loads(line) for line in (run_dir / "config_changes.jsonl").read_text().splitlines()]
-    default_decay = tiny_config(run_dir, mnist_small_path).ema_decay
+    default_decay = tiny_config(run_dir, mnist_small_path).method_settings.ema_decay
     assert lines == [{"step": 6, "changed": {"ema_decay": {"from": default_decay, "to": 0.5},
                                              "train_steps": {"from": 6, "to": 9}}}]
-    assert json.loads((run_dir / "config.json").read_text())["ema_decay"] == 0.5
+    assert json.loads((run_dir / "config.json").read_text())["method_settings"]["ema_decay"] == 0.5
 
 
 @pytest.mark.parametrize("version", [None, 1, ssl_config.FORMAT_VERSION + 1])
@@ -283,8 +283,8 @@ def _classifier_weights(run_dir):
 
 def test_a_generator_trains_on_a_finished_runs_fixed_classifier(tmp_path, mnist_small_path):
     source, target = tmp_path / "source", tmp_path / "target"
-    source_metrics = train.run(tiny_config(source, mnist_small_path, method="improved_gan",
-                                           generator_adversarial_weight=0.0, train_steps=3, eval_every=3))
+    source_metrics = train.run(tiny_config(source, mnist_small_path, method="improved_gan", train_steps=3,
+                                           eval_every=3))
     metrics = train.run(tiny_config(target, mnist_small_path, method="pseudo_label",
                                     classifier_from=str(source), train_steps=6))
     for ours, theirs in zip(_classifier_weights(target), _classifier_weights(source)):
@@ -320,7 +320,7 @@ def test_the_mode_seeking_term_is_logged_and_moves_the_generator(tmp_path, mnist
     (dict(method="pseudo_label", generator_mode_seeking_weight=-1.0),
      "generator_mode_seeking_weight must be >= 0; received -1.0"),
     (dict(method="triple_gan", generator_mode_seeking_weight=1.0),
-     "generator_mode_seeking_weight applies to --method=pseudo_label only; received method='triple_gan'"),
+     "generator_mode_seeking_weight is a setting of pseudo_label, not of method='triple_gan'"),
 ])
 def test_a_bad_mode_seeking_weight_is_refused(tmp_path, mnist_small_path, overrides, fragment):
     with pytest.raises(ConfigError, match=fragment):
@@ -331,7 +331,7 @@ def test_a_bad_mode_seeking_weight_is_refused(tmp_path, mnist_small_path, overri
     (dict(seed=2), "seed: .* has 1, received 2"),
     (dict(num_labeled=30), "num_labeled: .* has 20, received 30"),
     (dict(classifier_units=(64, 16)), r"classifier_units: .* has \(32, 16\), received \(64, 16\)"),
-    (dict(method="improved_gan"), "classifier_from applies to --method=pseudo_label only"),
+    (dict(method="improved_gan"), "classifier_from is a setting of pseudo_label, not of method='improved_gan'"),
 ])
 def test_a_classifier_source_that_does_not_match_is_refused(tmp_path, mnist_small_path, overrides, fragment):
     source = tmp_path / "source"
@@ -397,7 +397,7 @@ def test_changing_the_tanh_scale_of_a_method_without_one_is_refused_before_confi
     ("improved_gan", "mlp", True), ("triple_gan", "mlp", True), ("pseudo_label", "mlp", True),
     ("improved_gan", "conv", False), ("triple_gan", "conv", False), ("ssvae_m2", "mlp", False)])
 def test_only_a_tanh_generator_reads_the_tanh_scale(method, architecture, reads):
-    config = ssl_config.Config(method=method, architecture=architecture)
+    config = ssl_config.build(method=method, architecture=architecture)
     assert methods.get_class(method).generator_reads_tanh_scale(config) is reads
 
 

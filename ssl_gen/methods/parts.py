@@ -2,25 +2,95 @@
 the updates several methods share. A method holds parts and writes its own train step; it never
 inherits another method's."""
 
+import dataclasses
+
 import tensorflow as tf
 
-from ssl_gen import augment, losses, optim, seeds
+from ssl_gen import augment, losses, optim, seeds, settings
 from ssl_gen.models import architectures
+from ssl_gen.settings import setting
 from ssl_gen.training import distribute
+from ssl_gen.errors import ConfigError
 from ssl_gen.methods.base import Method, apply_gradients, step_seeds
 
 AUGMENTATIONS = ("shift", "affine", "elastic", "cutout")
+
+
+@dataclasses.dataclass
+class FeatureMatchingGameSettings:
+    """Improved-GAN's game, which Improved-GAN and Triple-GAN share: C is also the real/fake judge, G
+    matches C's features, and C's weight average is the classifier used."""
+
+    unsupervised_weight: float = setting(1.0, "Weight of Improved-GAN's real/fake term in C's loss.")
+    classifier_generated_weight: float = setting(0.0, "Weight of C's cross-entropy on G's samples, "
+                                                      "Triple-GAN's R_p (after warm-up).")
+    class_balance_weight: float = setting(0.0, "Weight of KL(uniform || C's mean prediction on the "
+                                               "unlabeled batch), Triple-GAN's balance term.")
+    classifier_entropy_weight: float = setting(0.0, "Weight of the entropy of C's predictions on the "
+                                                    "unlabeled batch (Triple-GAN's 0.3).")
+    generator_feature_matching_weight: float = setting(1.0, "Weight of G's feature matching on C's last "
+                                                            "hidden layer.")
+    generator_classification_weight: float = setting(0.0, "Weight of C's cross-entropy on G's samples in G's "
+                                                          "loss (after warm-up).")
+    warmup_steps: int = setting(10000, "The label-coupling terms start at this step and ramp to full weight "
+                                       "over as many steps.")
+    independent_generator_step: bool = setting(True, "G's update draws its own z and matches the features C, "
+                                                     "after its update, gives a second real batch, as "
+                                                     "improved-gan does.")
+    generator_adam_beta1: float = setting(0.5, "Adam beta_1 of G alone (Bad GAN's MNIST G: 0).")
+    ema_decay: float = setting(0.9999, "Decay of the moving average of C's weights used for evaluation and "
+                                       "export.")
+
+    def validate(self, config):
+        settings.require_non_negative(self, "class_balance_weight", "classifier_entropy_weight", "warmup_steps")
+        settings.require_unit_interval(self, "generator_adam_beta1", "ema_decay")
+
+
+@dataclasses.dataclass
+class AugmentationSettings:
+    """Class-blind augmentation of C's labeled images and a consistency term on the unlabeled ones."""
+
+    augment_shift: int = setting(0, "Shift C's labeled images (and the consistency copy) by up to this many "
+                                    "pixels (0: off).")
+    augment_rotation: float = setting(0.0, "Rotate C's labeled images by up to this many degrees either way "
+                                           "(0: off), before --augment_shift.")
+    augment_scale: float = setting(0.0, "Scale C's labeled images by a factor in [1 - this, 1 + this] "
+                                        "(0: off), before --augment_shift.")
+    augment_elastic: float = setting(0.0, "Alpha (px) of an elastic distortion (Simard et al. 2003) of C's "
+                                          "augmented images, before the affine transforms (0: off).")
+    unlabeled_consistency_weight: float = setting(0.0, "Weight of KL(C(x_u) || C(T(x_u))), T the --augment_* "
+                                                       "transforms, where C reaches --confidence_threshold "
+                                                       "(0: off).")
+    consistency_cutout: int = setting(0, "Side in pixels of one square erased from each image of the "
+                                         "consistency copy (FixMatch's cutout; 0: off).")
+    confidence_threshold: float = setting(0.95, "The consistency term's targets count where C's probability "
+                                                "reaches this (FixMatch's tau).")
+
+    def validate(self, config):
+        for name in ("augment_shift", "augment_elastic", "consistency_cutout"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0 pixels; received {getattr(self, name)}")
+        settings.require_non_negative(self, "unlabeled_consistency_weight")
+        if not 0.0 <= self.augment_rotation < 180.0:
+            raise ConfigError(f"augment_rotation must lie in [0, 180) degrees; received {self.augment_rotation}")
+        if not 0.0 <= self.augment_scale < 1.0:
+            raise ConfigError(f"augment_scale must lie in [0, 1); received {self.augment_scale}")
+        settings.require_unit_interval(self, "confidence_threshold")
+        if self.consistency_cutout and not self.unlabeled_consistency_weight:
+            raise ConfigError(f"consistency_cutout={self.consistency_cutout} acts on the consistency copy, "
+                              f"which unlabeled_consistency_weight=0 turns off: set that weight > 0")
 
 
 class AveragedClassifier:
     """C(x) = P(y|x), trained by Adam, and the exponential moving average of its weights, which is the
     classifier evaluation and export use."""
 
-    def __init__(self, config, spec, total_steps):
-        self.network = architectures.classifier(config, spec, seed=seeds.derive(config.seed, "classifier"))
-        self.average_network = architectures.classifier(config, spec)
+    def __init__(self, config, spec, total_steps, ema_decay):
+        self.network = architectures.classifier(config.networks, spec,
+                                                seed=seeds.derive(config.seed, "classifier"))
+        self.average_network = architectures.classifier(config.networks, spec)
         self.optimizer = optim.adam(config, total_steps)
-        self.average = optim.WeightAverage(self.network, self.average_network, config.ema_decay)
+        self.average = optim.WeightAverage(self.network, self.average_network, ema_decay)
 
     def build(self, images):
         self.network(images)
@@ -48,11 +118,11 @@ class Generator:
 
     latent_center = 0.5
 
-    def __init__(self, config, spec, total_steps, learning_rate=None):
+    def __init__(self, config, spec, total_steps, beta_1, learning_rate=None):
         """`learning_rate` None: --learning_rate, as in improved-gan."""
-        self.latent_dim = config.latent_dim
-        self.network = architectures.generator(config, spec, seed=seeds.derive(config.seed, "generator"))
-        self.optimizer = optim.adam(config, total_steps, learning_rate, beta_1=config.generator_adam_beta1)
+        self.latent_dim = config.networks.latent_dim
+        self.network = architectures.generator(config.networks, spec, seed=seeds.derive(config.seed, "generator"))
+        self.optimizer = optim.adam(config, total_steps, learning_rate, beta_1=beta_1)
 
     def __call__(self, latents, labels, training=False):
         return tf.cast(self.network(latents, labels, training=training), tf.float32)
@@ -76,7 +146,8 @@ class PairDiscriminator:
 
     def __init__(self, config, spec, total_steps, learning_rate=None):
         self.num_classes = spec.num_classes
-        self.network = architectures.discriminator(config, spec, seed=seeds.derive(config.seed, "discriminator"))
+        self.network = architectures.discriminator(config.networks, spec,
+                                                   seed=seeds.derive(config.seed, "discriminator"))
         self.optimizer = optim.adam(config, total_steps, learning_rate)
         # Random labels for the data-dependent init, which sees real images before any pair exists.
         self.init_labels = tf.random.Generator.from_seed(seeds.derive(config.seed, "discriminator_init_labels"))
@@ -109,7 +180,7 @@ class ComposedMethod(Method):
 
     @property
     def latent_dim(self):
-        return self.config.latent_dim
+        return self.config.networks.latent_dim
 
     def _parts(self):
         return [part for part in (self.classifier, self.generator, self.discriminator) if part is not None]
@@ -128,7 +199,7 @@ class ComposedMethod(Method):
 
     @classmethod
     def generator_reads_tanh_scale(cls, config):
-        return config.architecture == "mlp"  # the conv G has no tanh scale
+        return config.networks.architecture == "mlp"  # the conv G has no tanh scale
 
     def adopt_generator_tanh_scale(self, trained_scale):
         self.generator.adopt_tanh_scale(trained_scale)
@@ -160,19 +231,20 @@ def view_seeds(step_seed, view):
             for name in AUGMENTATIONS}
 
 
-def augmented(config, images, iterations, view=0):
-    """--augment_* on C's images at update `iterations`; `view` 0 is the labeled batch, 1 the unlabeled
-    consistency copy, which --consistency_cutout also erases a square from."""
-    cutout = config.consistency_cutout if view else 0
-    if not (config.augment_shift or config.augment_rotation or config.augment_scale or cutout
-            or config.augment_elastic):
+def augmented(augmentation, images, iterations, view=0):
+    """--augment_* (an AugmentationSettings) on C's images at update `iterations`; `view` 0 is the labeled
+    batch, 1 the unlabeled consistency copy, which --consistency_cutout also erases a square from."""
+    cutout = augmentation.consistency_cutout if view else 0
+    if not (augmentation.augment_shift or augmentation.augment_rotation or augmentation.augment_scale or cutout
+            or augmentation.augment_elastic):
         return images
     (step_seed,) = step_seeds(iterations, 1)
     drawn = view_seeds(step_seed, view)
-    if config.augment_elastic:
-        images = augment.random_elastic(images, config.augment_elastic, drawn["elastic"])
-    images = augment.random_affine(images, config.augment_rotation, config.augment_scale, drawn["affine"])
-    images = augment.random_shift(images, config.augment_shift, drawn["shift"])
+    if augmentation.augment_elastic:
+        images = augment.random_elastic(images, augmentation.augment_elastic, drawn["elastic"])
+    images = augment.random_affine(images, augmentation.augment_rotation, augmentation.augment_scale,
+                                   drawn["affine"])
+    images = augment.random_shift(images, augmentation.augment_shift, drawn["shift"])
     if cutout:
         images = augment.cutout(images, cutout, drawn["cutout"], fill=-1.0)
     return images
@@ -184,25 +256,26 @@ def reference(classifier_network, images):
     return {"labels": tf.argmax(logits, axis=1, output_type=tf.int32), "features": tf.stop_gradient(features)}
 
 
-def classifier_update(classifier, config, labeled, unlabeled, generated, generated_labels, ramp,
-                      pair_logits_of=None):
+def classifier_update(classifier, settings, labeled, unlabeled, generated, generated_labels, ramp,
+                      pair_logits_of=None, adversarial_weight=0.0):
     """C's Improved-GAN update: labeled cross-entropy, the real/fake term against G's images, the
     consistency term (--unlabeled_consistency_weight) and, ramped in, R_p on G's samples.
 
     Args:
       classifier: an AveragedClassifier.
+      settings: the method's settings, a FeatureMatchingGameSettings and an AugmentationSettings.
       pair_logits_of: (unlabeled images, C's logits of them) → D's logits of C's pairs, when C also
-        learns through D(x, y); None otherwise.
+        learns through D(x, y), with `adversarial_weight` (ramped in); None otherwise.
     Returns:
       (C's named losses, C's logits of the unlabeled batch with the gradient stopped).
     """
-    consistency = config.unlabeled_consistency_weight > 0
+    consistency = settings.unlabeled_consistency_weight > 0
     iterations = classifier.optimizer.iterations
     # Only the labeled images are augmented for the supervised term: augmenting all three batches alike
     # let C tell G's images apart from real ones. The consistency copy enters no real/fake term.
-    batches = [augmented(config, labeled["image"], iterations), unlabeled["image"], generated]
+    batches = [augmented(settings, labeled["image"], iterations), unlabeled["image"], generated]
     if consistency:
-        batches.append(augmented(config, unlabeled["image"], iterations, view=1))
+        batches.append(augmented(settings, unlabeled["image"], iterations, view=1))
     sizes = [tf.shape(batch)[0] for batch in batches]
     with tf.GradientTape() as tape:
         # One forward pass over all batches: fewer, larger matmuls are faster on a CPU.
@@ -212,27 +285,30 @@ def classifier_update(classifier, config, labeled, unlabeled, generated, generat
         if pair_logits_of is not None:
             with tape.stop_recording():
                 pair_logits = pair_logits_of(unlabeled["image"], unlabeled_logits)
-        weights = {"unsupervised": config.unsupervised_weight,
-                   "adversarial": ramp * config.classifier_adversarial_weight,
-                   "generated": ramp * config.classifier_generated_weight,
-                   "balance": config.class_balance_weight, "entropy": config.classifier_entropy_weight,
-                   "consistency": config.unlabeled_consistency_weight}
+        weights = {"unsupervised": settings.unsupervised_weight,
+                   "adversarial": ramp * adversarial_weight,
+                   "generated": ramp * settings.classifier_generated_weight,
+                   "balance": settings.class_balance_weight, "entropy": settings.classifier_entropy_weight,
+                   "consistency": settings.unlabeled_consistency_weight}
         named = losses.classifier_loss(
             labeled_logits, labeled["label"], unlabeled_logits, generated_logits, generated_labels,
             weights=weights, pair_logits_of_unlabeled=pair_logits,
             transformed_unlabeled_logits=logits[3] if consistency else None,
-            consistency_threshold=config.confidence_threshold, batch_mean=distribute.global_batch_mean)
+            consistency_threshold=settings.confidence_threshold, batch_mean=distribute.global_batch_mean)
     apply_gradients(tape, named["total"], classifier.network, classifier.optimizer)
     return named, tf.stop_gradient(unlabeled_logits)
 
 
-def generator_update(generator, classifier_network, config, latents, labels, target, ramp, pair_logits_of=None):
+def generator_update(generator, classifier_network, settings, latents, labels, target, ramp, pair_logits_of=None,
+                     adversarial_weight=0.0):
     """G's update: feature matching on C's last hidden layer against `target` (from `reference`) and,
     ramped in, C's cross-entropy on G's samples and the non-saturating loss through D.
 
     Args:
       generator: a Generator.
-      pair_logits_of: (G's images, their labels) → D's logits, when G also learns through D(x, y).
+      settings: the method's FeatureMatchingGameSettings.
+      pair_logits_of: (G's images, their labels) → D's logits, when G also learns through D(x, y) with
+        `adversarial_weight` (ramped in).
     Returns:
       G's named losses.
     """
@@ -242,9 +318,9 @@ def generator_update(generator, classifier_network, config, latents, labels, tar
         logits, features = classifier_network.logits_and_features(generated, training=True)
         named = losses.generator_loss(
             pair_logits, features, target["features"], logits, labels,
-            adversarial_weight=ramp * config.generator_adversarial_weight,
-            feature_matching_weight=config.generator_feature_matching_weight,
-            classification_weight=ramp * config.generator_classification_weight,
+            adversarial_weight=ramp * adversarial_weight,
+            feature_matching_weight=settings.generator_feature_matching_weight,
+            classification_weight=ramp * settings.generator_classification_weight,
             batch_mean=distribute.global_batch_mean)
     apply_gradients(tape, named["total"], generator.network, generator.optimizer)
     return named

@@ -15,37 +15,93 @@ C with its weight average, G and D are the parts Triple-GAN also composes (ssl_g
 only the objectives differ.
 
 With `classifier_from`, C is a finished run's averaged classifier, loaded once and kept fixed: the
-best classifier training found (e.g. `--preset=mnist100_fm`, whose own G ignores the label) gives the
+best classifier training found (e.g. `--preset=improved_gan_mnist`, whose own G ignores the label) gives the
 pseudo-labels, and only G and D train. The source run must share the data, the labeled split and C's
-shape (checked in `Config.validate`), so the pair still uses only that run's labels.
+shape (checked in `Settings.validate`), so the pair still uses only that run's labels.
 """
 
+import dataclasses
 import os
 
 import tensorflow as tf
 
-from ssl_gen import augment, losses
+from ssl_gen import augment, losses, settings
 from ssl_gen.errors import ConfigError
 from ssl_gen.methods import parts
 from ssl_gen.methods.base import apply_gradients, named_losses, step_seeds
+from ssl_gen.settings import setting
 from ssl_gen.training import distribute, trainer
 
 
+@dataclasses.dataclass
+class Settings:
+    """FixMatch's C, the pair GAN's G and D, and where a fixed C may come from."""
+
+    confidence_threshold: float = setting(0.95, "A pseudo-label is used only where C's probability reaches "
+                                                "this (FixMatch's tau).")
+    consistency_weight: float = setting(1.0, "Weight of the pseudo-label loss on strongly augmented images "
+                                             "(FixMatch's lambda_u).")
+    # A GAN's rate, not the classifier's: at 3e-3 D's loss fell to 0 and G saturated by step 4,000.
+    gan_learning_rate: float = setting(2e-4, "Adam learning rate of G and D (C uses --learning_rate).")
+    generator_adversarial_weight: float = setting(0.1, "Weight of G's non-saturating loss through D(x, y).")
+    generator_feature_matching_weight: float = setting(1.0, "Weight of G's matching of D's features of the "
+                                                            "pseudo-labeled pairs.")
+    generator_classification_weight: float = setting(0.0, "Weight of C's cross-entropy on G's samples in G's "
+                                                          "loss.")
+    generator_mode_seeking_weight: float = setting(0.0, "Weight of MSGAN's mode-seeking term in G's loss, "
+                                                        "against a G that ignores its latent (0: off).")
+    generator_adam_beta1: float = setting(0.5, "Adam beta_1 of G alone.")
+    ema_decay: float = setting(0.9999, "Decay of the moving average of C's weights used for evaluation and "
+                                       "export.")
+    classifier_from: str = setting("", "A finished run (same data, labeled split and C) whose averaged C is "
+                                       "loaded and kept fixed; only G and D train, on its pseudo-labels.")
+
+    def validate(self, config):
+        settings.require_unit_interval(self, "confidence_threshold", "generator_adam_beta1", "ema_decay")
+        settings.require_positive(self, "gan_learning_rate")
+        settings.require_non_negative(self, "generator_mode_seeking_weight")
+        if self.classifier_from:
+            _check_classifier_source(config, self.classifier_from)
+
+
+def _check_classifier_source(config, source_dir):
+    """The source run must hold the same C, trained on the same data and labeled split as this run."""
+    from ssl_gen.training import config as config_lib  # the run's Config reads this module's Settings
+
+    source = config_lib.load(source_dir)
+    differences = [f"{name}: {source_dir} has {theirs!r}, received {ours!r}"
+                   for name, theirs, ours in _classifier_identity(source, config) if theirs != ours]
+    if not config_lib.same_data_path(source.data_path, config.data_path):
+        differences.append(f"data_path: {source_dir} has {source.data_path!r}, received {config.data_path!r}")
+    if differences:
+        raise ConfigError("classifier_from must name a run with this run's data, labeled split and C; "
+                          + "; ".join(differences))
+
+
+def _classifier_identity(source, config):
+    for name in ("dataset", "num_labeled", "seed", "validation_size"):
+        yield name, getattr(source, name), getattr(config, name)
+    for name in ("architecture", "classifier_units", "classifier_channels"):
+        yield name, getattr(source.networks, name), getattr(config.networks, name)
+
+
 class PseudoLabel(parts.ComposedMethod):
+    Settings = Settings
     unlabeled_views = 1  # Weak and strong views are made in the step from the same images.
     collapse_loss = None  # C is not a real/fake judge here (D is): its losses cannot show a collapse.
 
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)
-        self.classifier = parts.AveragedClassifier(config, spec, total_steps)
-        # A GAN's rate, not the classifier's: at 3e-3 D's loss fell to 0 and G saturated by step 4,000.
-        self.generator = parts.Generator(config, spec, total_steps, config.gan_learning_rate)
-        self.discriminator = parts.PairDiscriminator(config, spec, total_steps, config.gan_learning_rate)
+        self.settings = settings = config.method_settings
+        self.classifier = parts.AveragedClassifier(config, spec, total_steps, settings.ema_decay)
+        self.generator = parts.Generator(config, spec, total_steps, settings.generator_adam_beta1,
+                                         settings.gan_learning_rate)
+        self.discriminator = parts.PairDiscriminator(config, spec, total_steps, settings.gan_learning_rate)
 
     def initialize(self, unlabeled_images):
         super().initialize(unlabeled_images)
-        if self.config.classifier_from:
-            self._load_fixed_classifier(self.config.classifier_from)
+        if self.settings.classifier_from:
+            self._load_fixed_classifier(self.settings.classifier_from)
 
     def _load_fixed_classifier(self, run_dir):
         latest = tf.train.latest_checkpoint(os.path.join(run_dir, trainer.CHECKPOINT_DIR))
@@ -61,13 +117,13 @@ class PseudoLabel(parts.ComposedMethod):
     def train_step(self, labeled, unlabeled):
         latents, generated_labels = unlabeled["latent"], unlabeled["generated_label"]
         named = {}
-        if not self.config.classifier_from:
+        if not self.settings.classifier_from:
             seeds = step_seeds(self.classifier.optimizer.iterations, 3)
             named.update(named_losses("classifier", self._fixmatch_update(labeled, unlabeled, seeds)))
         discriminator_losses, reference_features = self._pair_discriminator_update(
             labeled, unlabeled, latents, generated_labels)
         generator_losses = self._conditional_generator_update(latents, generated_labels, reference_features)
-        if not self.config.classifier_from:  # A fixed C's average would drift toward its raw weights.
+        if not self.settings.classifier_from:  # A fixed C's average would drift toward its raw weights.
             self.classifier.average.update(self.generator.optimizer.iterations)
         return {**named, **named_losses("discriminator", discriminator_losses),
                 **named_losses("generator", generator_losses)}
@@ -80,14 +136,14 @@ class PseudoLabel(parts.ComposedMethod):
             labeled_logits, weak_logits, strong_logits = tf.split(
                 self.classifier.network(images, training=True), [num_labeled, num_unlabeled, num_unlabeled])
             terms = losses.fixmatch_classifier_loss(labeled_logits, labeled["label"], weak_logits, strong_logits,
-                                                    threshold=self.config.confidence_threshold,
-                                                    consistency_weight=self.config.consistency_weight)
+                                                    threshold=self.settings.confidence_threshold,
+                                                    consistency_weight=self.settings.consistency_weight)
         apply_gradients(tape, terms["total"], self.classifier.network, self.classifier.optimizer)
         return terms
 
     def _pair_discriminator_update(self, labeled, unlabeled, latents, generated_labels):
         probabilities = tf.nn.softmax(self.classify(unlabeled["image"]))
-        confident = losses.confidence_mask(probabilities, self.config.confidence_threshold)
+        confident = losses.confidence_mask(probabilities, self.settings.confidence_threshold)
         pseudo_labels = tf.argmax(probabilities, axis=1, output_type=tf.int32)
         generated = self.generator(latents, generated_labels, training=True)
         images = tf.concat([labeled["image"], unlabeled["image"], generated], 0)
@@ -104,21 +160,21 @@ class PseudoLabel(parts.ComposedMethod):
         return terms, tf.stop_gradient(unlabeled_features)
 
     def _conditional_generator_update(self, latents, generated_labels, reference_features):
-        config = self.config
+        settings = self.settings
         with tf.GradientTape() as tape:
             generated = self.generator(latents, generated_labels, training=True)
             pair_logits, features = self.discriminator.network.logits_and_features(generated, generated_labels,
                                                                                    training=True)
             terms = losses.generator_loss(
                 pair_logits, features, reference_features, self.classifier.network(generated, training=False),
-                generated_labels, adversarial_weight=config.generator_adversarial_weight,
-                feature_matching_weight=config.generator_feature_matching_weight,
-                classification_weight=config.generator_classification_weight,
+                generated_labels, adversarial_weight=settings.generator_adversarial_weight,
+                feature_matching_weight=settings.generator_feature_matching_weight,
+                classification_weight=settings.generator_classification_weight,
                 batch_mean=distribute.global_batch_mean)
-            if config.generator_mode_seeking_weight:
+            if settings.generator_mode_seeking_weight:
                 other_latents = tf.roll(latents, 1, axis=0)  # each label with another row's latent
                 others = self.generator.network(other_latents, generated_labels, training=True)
                 terms["mode_seeking"] = losses.mode_seeking(generated, others, latents, other_latents)
-                terms["total"] += config.generator_mode_seeking_weight * terms["mode_seeking"]
+                terms["total"] += settings.generator_mode_seeking_weight * terms["mode_seeking"]
         apply_gradients(tape, terms["total"], self.generator.network, self.generator.optimizer)
         return terms

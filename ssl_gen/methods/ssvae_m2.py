@@ -10,13 +10,35 @@ means used here that puts `m2_alpha`·num_labeled on the labeled cross-entropy (
 11.97 ± 1.71 %, M1+M2 3.33 ± 0.14 %.
 """
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
-from ssl_gen import losses, optim, seeds
+from ssl_gen import losses, optim, seeds, settings
 from ssl_gen.models import networks
 from ssl_gen.errors import ConfigError
 from ssl_gen.methods.base import Method, apply_gradients, named_losses, step_seeds
+from ssl_gen.settings import setting
+
+
+@dataclasses.dataclass
+class Settings:
+    """M2's encoder and the weight of q(y|x)'s labeled cross-entropy; the decoder takes
+    --generator_units, q(y|x) --classifier_units."""
+
+    encoder_units: tuple = setting((500,), "Hidden widths of the encoder q(z|x,y).")
+    m2_alpha: float = setting(0.1, "q(y|x)'s labeled cross-entropy weighs m2_alpha * num_labeled (Kingma et "
+                                   "al.'s alpha = 0.1 N, on batch means).")
+
+    def __post_init__(self):
+        settings.as_tuples(self, "encoder_units")
+
+    def validate(self, config):
+        settings.require_non_negative(self, "m2_alpha")
+        if config.networks.architecture != "mlp":
+            raise ConfigError(f"ssvae_m2 has MLP networks only; received "
+                              f"--architecture={config.networks.architecture}")
 
 
 class SsVae(keras.Model):
@@ -24,24 +46,27 @@ class SsVae(keras.Model):
 
     def __init__(self, config, spec, **kwargs):
         super().__init__(**kwargs)
-        self.classifier = networks.PlainClassifier(spec.num_classes, config.classifier_units,
+        shapes = config.networks
+        self.classifier = networks.PlainClassifier(spec.num_classes, shapes.classifier_units,
                                                    seed=seeds.derive(config.seed, "classifier"))
-        self.encoder = networks.GaussianEncoder(spec.num_classes, config.encoder_units, config.latent_dim,
-                                                seed=seeds.derive(config.seed, "encoder"))
-        self.decoder = networks.BernoulliDecoder(spec.image_shape, spec.num_classes, config.generator_units,
+        self.encoder = networks.GaussianEncoder(spec.num_classes, config.method_settings.encoder_units,
+                                                shapes.latent_dim, seed=seeds.derive(config.seed, "encoder"))
+        self.decoder = networks.BernoulliDecoder(spec.image_shape, spec.num_classes, shapes.generator_units,
                                                  seed=seeds.derive(config.seed, "decoder"))
 
 
 class SsVaeM2(Method):
+    Settings = Settings
     latent_center = 0.0  # z ~ N(0, I)
 
     def __init__(self, config, spec, total_steps):
-        if config.architecture != "mlp":
-            raise ConfigError(f"ssvae_m2 has MLP networks only; received --architecture={config.architecture}")
+        if config.networks.architecture != "mlp":  # also when built without Config.validate
+            raise ConfigError(f"ssvae_m2 has MLP networks only; received "
+                              f"--architecture={config.networks.architecture}")
         super().__init__(config, spec, total_steps)
         self.model = SsVae(config, spec)
         self.optimizer = optim.adam(config, total_steps)
-        self.classification_weight = config.m2_alpha * config.num_labeled
+        self.classification_weight = config.method_settings.m2_alpha * config.num_labeled
 
     # --- construction -------------------------------------------------------------------------------
     def build(self):
@@ -65,7 +90,7 @@ class SsVaeM2(Method):
         return 2.0 * tf.sigmoid(tf.cast(self.model.decoder(latents, labels), tf.float32)) - 1.0
 
     def sample_latents(self, count, seed):
-        return tf.random.stateless_normal([count, self.config.latent_dim], seed=[seed, 0])
+        return tf.random.stateless_normal([count, self.config.networks.latent_dim], seed=[seed, 0])
 
     # --- training -----------------------------------------------------------------------------------
     def _negative_bound(self, images, labels, seed):

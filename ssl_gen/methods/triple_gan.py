@@ -17,36 +17,55 @@ The classifier used for evaluation and export is an exponential moving average o
 off there is no D: the method is Improved-GAN.
 """
 
+import dataclasses
+
 import tensorflow as tf
 
 from ssl_gen import losses, optim
 from ssl_gen.methods import parts
 from ssl_gen.methods.base import apply_gradients, named_losses
+from ssl_gen.settings import setting
+
+
+@dataclasses.dataclass
+class Settings(parts.FeatureMatchingGameSettings, parts.AugmentationSettings):
+    """Improved-GAN's game and C's augmentation, plus the two players' terms through D(x, y)."""
+
+    classifier_adversarial_weight: float = setting(0.0, "Weight of C's loss through D(x, y) (after warm-up).")
+    generator_adversarial_weight: float = setting(0.1, "Weight of G's loss through D(x, y) (after warm-up).")
+
+    def validate(self, config):
+        parts.FeatureMatchingGameSettings.validate(self, config)
+        parts.AugmentationSettings.validate(self, config)
 
 
 class TripleGan(parts.ComposedMethod):
+    Settings = Settings
     # The second unlabeled view gives D its real pairs (x, C(x)) and G its feature-matching target.
     unlabeled_views = 2
     collapse_loss = "loss/classifier/unsupervised"
 
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)
-        self.classifier = parts.AveragedClassifier(config, spec, total_steps)
-        self.generator = parts.Generator(config, spec, total_steps)
-        if config.generator_adversarial_weight > 0 or config.classifier_adversarial_weight > 0:
+        settings = config.method_settings
+        self.classifier = parts.AveragedClassifier(config, spec, total_steps, settings.ema_decay)
+        self.generator = parts.Generator(config, spec, total_steps, settings.generator_adam_beta1)
+        if settings.generator_adversarial_weight > 0 or settings.classifier_adversarial_weight > 0:
             self.discriminator = parts.PairDiscriminator(config, spec, total_steps)
 
     def train_step(self, labeled, unlabeled):
-        config = self.config
-        ramp = optim.linear_ramp(self.classifier.optimizer.iterations, config.warmup_steps, config.warmup_steps)
+        settings = self.config.method_settings
+        ramp = optim.linear_ramp(self.classifier.optimizer.iterations, settings.warmup_steps,
+                                 settings.warmup_steps)
         latents, labels = unlabeled["latent"], unlabeled["generated_label"]
         generated = self.generator(latents, labels, training=True)
-        independent = config.independent_generator_step
+        independent = settings.independent_generator_step
         if not independent:
             target = parts.reference(self.classifier.network, unlabeled["image2"])
         classifier_losses, unlabeled_logits = parts.classifier_update(
-            self.classifier, config, labeled, unlabeled, generated, labels, ramp,
-            pair_logits_of=self._classifier_pair_logits if config.classifier_adversarial_weight else None)
+            self.classifier, settings, labeled, unlabeled, generated, labels, ramp,
+            pair_logits_of=self._classifier_pair_logits if settings.classifier_adversarial_weight else None,
+            adversarial_weight=settings.classifier_adversarial_weight)
         if independent:
             target = parts.reference(self.classifier.network, unlabeled["image2"])
         named = named_losses("classifier", classifier_losses)
@@ -54,8 +73,9 @@ class TripleGan(parts.ComposedMethod):
             named.update(self._discriminator_update(labeled, unlabeled, unlabeled_logits, target, generated,
                                                     labels))
         generator_losses = parts.generator_update(
-            self.generator, self.classifier.network, config, unlabeled["latent2"] if independent else latents,
-            labels, target, ramp, pair_logits_of=self._pair_logits if self.discriminator else None)
+            self.generator, self.classifier.network, settings, unlabeled["latent2"] if independent else latents,
+            labels, target, ramp, pair_logits_of=self._pair_logits if self.discriminator else None,
+            adversarial_weight=settings.generator_adversarial_weight)
         self.classifier.average.update(self.generator.optimizer.iterations)
         return {**named, **named_losses("generator", generator_losses)}
 

@@ -1,43 +1,84 @@
-"""Networks by `--architecture`: the anchors' MLPs (MNIST) or their conv nets (SVHN, CIFAR-10)."""
+"""Networks by `--architecture`: the anchors' MLPs (MNIST) or their conv nets (SVHN, CIFAR-10).
 
-from ssl_gen.models import conv_networks, networks
-from ssl_gen.errors import ConfigError
+Each builder takes a `NetworkSettings` (a run's `config.networks`)."""
+
+import dataclasses
+
+from ssl_gen import settings
+from ssl_gen.models import conv_networks, layers, networks
+from ssl_gen.settings import setting
 
 ARCHITECTURES = ("mlp", "conv")
 
 
-def _is_conv(config):
-    if config.architecture not in ARCHITECTURES:
-        raise ConfigError(f"unknown architecture {config.architecture!r}; choose one of {list(ARCHITECTURES)}")
-    return config.architecture == "conv"
+@dataclasses.dataclass
+class NetworkSettings:
+    """The shapes and regularisers of C, D and G, whichever method trains them."""
+
+    architecture: str = setting("mlp", "Networks: mlp (the anchors' MNIST MLPs) or conv (their SVHN / "
+                                       "CIFAR-10 conv nets).")
+    latent_dim: int = setting(100, "Dimension of the generator's latent z.")
+    generator_units: tuple = setting((500, 500), "mlp: hidden widths of the generator.")
+    classifier_units: tuple = setting((1000, 500, 250, 250, 250), "mlp: hidden widths of the classifier.")
+    discriminator_units: tuple = setting((1000, 500, 250, 250, 250), "mlp: hidden widths of the pair "
+                                                                     "discriminator.")
+    classifier_channels: tuple = setting((96, 192), "conv: channels of C's two stages (improved-gan: 96,192).")
+    discriminator_channels: tuple = setting((32, 64), "conv: channels of D's stages.")
+    generator_channels: tuple = setting((512, 256, 128), "conv: channels of G's dense block and transposed "
+                                                         "convs (improved-gan: 512,256,128).")
+    # mlp: tanh(scale·a); the anchors' sigmoid on [0, 1] data is tanh(a/2) on [-1, 1].
+    generator_tanh_scale: float = setting(1.0, "mlp: G's output is tanh(scale · a); 0.5 is the anchors' "
+                                               "sigmoid on [0, 1] data mapped to [-1, 1].")
+    generator_output_init: str = setting("normal", "mlp: init of the direction of G's weight-normed output "
+                                                   "layer: normal (N(0, 0.1)) or glorot (the anchors').")
+    # Improved-GAN's 0.3 on [0, 1] pixels, doubled for [-1, 1].
+    input_noise: float = setting(0.6, "Std of the Gaussian noise on C's and D's inputs (images in [-1, 1]).")
+    hidden_noise: float = setting(0.5, "mlp: std of the Gaussian noise on C's and D's hidden layers.")
+    dropout: float = setting(0.5, "conv: dropout rate after each stride-2 stage of C and D.")
+
+    def __post_init__(self):
+        settings.as_tuples(self, "generator_units", "classifier_units", "discriminator_units",
+                           "classifier_channels", "discriminator_channels", "generator_channels")
+
+    def validate(self, config):
+        settings.require_choice(self, "architecture", ARCHITECTURES)
+        settings.require_choice(self, "generator_output_init", layers.DIRECTION_INITS)
+        settings.require_positive(self, "latent_dim")
+        settings.require_non_negative(self, "input_noise", "hidden_noise")
+        settings.require_unit_interval(self, "dropout")
 
 
-def _regularisers(config):
+def _is_conv(nets):
+    settings.require_choice(nets, "architecture", ARCHITECTURES)
+    return nets.architecture == "conv"
+
+
+def _regularisers(nets):
     """C's and D's noise: Gaussian input noise plus hidden noise (MLP) or dropout (conv)."""
-    if _is_conv(config):
-        return dict(input_noise=config.input_noise, dropout=config.dropout)
-    return dict(input_noise=config.input_noise, hidden_noise=config.hidden_noise)
+    if _is_conv(nets):
+        return dict(input_noise=nets.input_noise, dropout=nets.dropout)
+    return dict(input_noise=nets.input_noise, hidden_noise=nets.hidden_noise)
 
 
-def classifier(config, spec, seed=None):
-    if _is_conv(config):
-        return conv_networks.ConvClassifier(spec.num_classes, config.classifier_channels, seed=seed,
-                                            **_regularisers(config))
-    return networks.Classifier(spec.num_classes, config.classifier_units, seed=seed, **_regularisers(config))
+def classifier(nets, spec, seed=None):
+    if _is_conv(nets):
+        return conv_networks.ConvClassifier(spec.num_classes, nets.classifier_channels, seed=seed,
+                                            **_regularisers(nets))
+    return networks.Classifier(spec.num_classes, nets.classifier_units, seed=seed, **_regularisers(nets))
 
 
-def discriminator(config, spec, seed=None):
-    if _is_conv(config):
-        return conv_networks.ConvDiscriminator(spec.num_classes, config.discriminator_channels, seed=seed,
-                                               **_regularisers(config))
-    return networks.Discriminator(spec.num_classes, config.discriminator_units, seed=seed,
-                                  **_regularisers(config))
+def discriminator(nets, spec, seed=None):
+    if _is_conv(nets):
+        return conv_networks.ConvDiscriminator(spec.num_classes, nets.discriminator_channels, seed=seed,
+                                               **_regularisers(nets))
+    return networks.Discriminator(spec.num_classes, nets.discriminator_units, seed=seed,
+                                  **_regularisers(nets))
 
 
-def generator(config, spec, seed=None):
-    if _is_conv(config):
-        return conv_networks.ConvGenerator(spec.image_shape, spec.num_classes, config.generator_channels,
-                                           config.latent_dim, seed=seed)
-    return networks.Generator(spec.image_shape, spec.num_classes, config.generator_units, config.latent_dim,
-                              seed=seed, tanh_scale=config.generator_tanh_scale,
-                              output_init=config.generator_output_init)
+def generator(nets, spec, seed=None):
+    if _is_conv(nets):
+        return conv_networks.ConvGenerator(spec.image_shape, spec.num_classes, nets.generator_channels,
+                                           nets.latent_dim, seed=seed)
+    return networks.Generator(spec.image_shape, spec.num_classes, nets.generator_units, nets.latent_dim,
+                              seed=seed, tanh_scale=nets.generator_tanh_scale,
+                              output_init=nets.generator_output_init)

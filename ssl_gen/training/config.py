@@ -4,7 +4,9 @@ import dataclasses
 import json
 import os
 
-from ssl_gen.models import architectures, layers
+from ssl_gen import methods, settings
+from ssl_gen.models import architectures
+from ssl_gen.settings import setting
 from ssl_gen.training import distribute, presets
 from ssl_gen.errors import ConfigError
 
@@ -20,194 +22,176 @@ IDENTITY_FIELDS = ("dataset", "data_path", "method", "num_labeled", "seed", "val
 # The run directory's format: raised whenever a run trained by older code could not continue or be
 # judged as it was trained (its settings, seed streams or checkpointed variables changed).
 # A config.json without the key is format 1.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _FORMAT_KEY = "format_version"
 
 
 @dataclasses.dataclass
 class Config:
-    output_dir: str = ""
-    preset: str = ""  # A named configuration from ssl_gen/training/presets.py; explicit flags override it.
+    """One run: where it lives, its data, the optimiser and the runtime, declared here; the networks'
+    settings (`networks`, declared in ssl_gen/models/architectures.py) and the method's own
+    (`method_settings`, declared in its module under ssl_gen/methods/). `build` makes one from flat
+    names, as flags, presets and the Python API give them."""
+
+    output_dir: str = setting("", "Run directory: config, split, checkpoints, logs, samples. Rerun to resume.")
+    preset: str = setting("", "Named configuration (ssl_gen/training/presets.py); settings given explicitly "
+                              "override its values.")
     # Data
-    dataset: str = "mnist"
-    data_path: str = ""
-    num_labeled: int = 100
-    seed: int = 1
-    # Training images held out to choose settings: -1 is 10 % of them, at most 5,000; 0: none.
-    validation_size: int = -1
-    # Method and networks
-    method: str = "triple_gan"
-    latent_dim: int = 100
-    generator_units: tuple = (500, 500)
-    generator_tanh_scale: float = 1.0  # mlp: G outputs tanh(scale·a); the anchors' sigmoid is 0.5.
-    # mlp: init of the direction of G's weight-normed output layer: N(0, 0.1) or the anchors' Glorot-uniform.
-    generator_output_init: str = "normal"
-    classifier_units: tuple = (1000, 500, 250, 250, 250)
-    discriminator_units: tuple = (1000, 500, 250, 250, 250)
-    architecture: str = "mlp"  # mlp (the anchors' MNIST nets) | conv (their SVHN / CIFAR-10 nets)
-    classifier_channels: tuple = (96, 192)  # conv only
-    discriminator_channels: tuple = (32, 64)  # conv only
-    generator_channels: tuple = (512, 256, 128)  # conv only
-    dropout: float = 0.5  # conv only: after each stride-2 stage of C and D
-    input_noise: float = 0.6  # Improved-GAN's 0.3 on [0, 1] pixels, doubled for [-1, 1].
-    hidden_noise: float = 0.5
-    # Loss weights (see ssl_gen/losses.py)
-    unsupervised_weight: float = 1.0
-    classifier_adversarial_weight: float = 0.0  # C's loss through D(x, y)
-    classifier_generated_weight: float = 0.0  # C's cross-entropy on G's samples (Triple-GAN's R_p)
-    class_balance_weight: float = 0.0  # KL(uniform ‖ C's batch-mean prediction) on unlabeled images
-    classifier_entropy_weight: float = 0.0  # Triple-GAN's H(C(x_u)) term
-    generator_adversarial_weight: float = 0.1
-    generator_feature_matching_weight: float = 1.0
-    generator_classification_weight: float = 0.0
-    # pseudo_label: MSGAN's mode-seeking term in G's loss, against a G that ignores its latent within a class.
-    generator_mode_seeking_weight: float = 0.0
-    # improved_gan / triple_gan: class-blind augmentation of C's labeled images (and of the consistency
-    # copy): shift in pixels, rotation in degrees, scale factor range, Simard's elastic alpha in pixels.
-    augment_shift: int = 0
-    augment_rotation: float = 0.0
-    augment_scale: float = 0.0
-    augment_elastic: float = 0.0
-    # improved_gan / triple_gan: KL between C's prediction on an unlabeled image and on an augmented copy,
-    # where C's prediction reaches confidence_threshold, so the clusters learn the augmentation's invariances.
-    unlabeled_consistency_weight: float = 0.0
-    consistency_cutout: int = 0  # Side of one square erased from that copy (FixMatch's strong-view cutout).
-    encoder_units: tuple = (500,)  # ssvae_m2's q(z|x,y)
-    m2_alpha: float = 0.1  # ssvae_m2: Kingma et al.'s α = 0.1·N
-    # pseudo_label, and improved_gan / triple_gan's consistency term: FixMatch's τ
-    confidence_threshold: float = 0.95
-    consistency_weight: float = 1.0  # pseudo_label: FixMatch's λ_u
-    gan_learning_rate: float = 2e-4  # pseudo_label: G's and D's Adam rate (DCGAN's)
-    # pseudo_label: a finished run whose averaged C is loaded and kept fixed; only G and D train.
-    classifier_from: str = ""
-    # Terms coupling the players through labels start after C has learned from the labels.
-    warmup_steps: int = 10000
-    # improved-gan / triple_gan: G's update draws its own z and matches the features C gives a second
-    # real batch after C's update, as improved-gan's separate D and G functions do.
-    independent_generator_step: bool = True
+    dataset: str = setting("mnist", "tfds data set: mnist, fashion_mnist, svhn_cropped or cifar10 (ignored "
+                                    "with --data_path).")
+    data_path: str = setting("", "An .npz in the keras.datasets layout (x_train, y_train, x_test, y_test); "
+                                 "overrides --dataset.")
+    num_labeled: int = setting(100, "Labeled training images in total, balanced per class.")
+    seed: int = setting(1, "Seed of the labeled and validation splits, the initial weights, the noise and the "
+                           "data order.")
+    validation_size: int = setting(-1, "Training images held out to choose settings, never trained on: -1 is "
+                                       "10 % of them (at most 5,000), 0 none. Saved as validation_indices.npy.")
+    method: str = setting("triple_gan", "Semi-supervised method: triple_gan, improved_gan, ssvae_m2 or "
+                                        "pseudo_label (ssl_gen/methods); each has its own settings.")
     # Optimisation
-    train_steps: int = 50000
-    epochs: float = 0.0  # If > 0, overrides train_steps: epochs over the unlabeled set.
-    batch_size: int = 100
-    learning_rate: float = 3e-3
-    adam_beta1: float = 0.5
-    generator_adam_beta1: float = 0.5  # G's own Adam β1 (Bad GAN's MNIST G: 0).
-    adam_epsilon: float = 1e-4  # improved-gan adds 1e-8 inside the sqrt: about 1e-4 outside.
-    lr_decay_start: float = 0.5  # Fraction of training after which lr decays linearly to 0.
-    lr_warmup_steps: int = 0  # Steps over which every rate rises linearly to its full value.
-    ema_decay: float = 0.9999  # improved-gan's average of C's weights, used for evaluation and export.
+    train_steps: int = setting(50000, "Training steps (one update of each network).")
+    epochs: float = setting(0.0, "If > 0, train this many passes over the unlabeled set instead of "
+                                 "--train_steps.")
+    batch_size: int = setting(100, "Unlabeled (and generated) images per step; the labeled batch is "
+                                   "min(this, num_labeled).")
+    learning_rate: float = setting(3e-3, "Adam learning rate of every network.")
+    adam_beta1: float = setting(0.5, "Adam beta_1.")
+    # improved-gan adds 1e-8 inside the square root: about 1e-4 outside.
+    adam_epsilon: float = setting(1e-4, "Adam epsilon.")
+    lr_decay_start: float = setting(0.5, "Fraction of training after which the learning rate decays linearly "
+                                         "to 0.")
+    lr_warmup_steps: int = setting(0, "Steps over which every learning rate rises linearly to its full value "
+                                      "(0: none).")
     # Runtime
-    eval_every: int = 2000
-    checkpoint_every: int = 2000
-    log_every: int = 200
-    keep_checkpoints: int = 3
-    # A collapsed GAN game (C tells G's images from real ones perfectly, its real/fake loss near 0) stops
-    # the run while checkpoints from before the collapse are still kept. 0 turns the check off.
-    collapse_threshold: float = 0.01
-    collapse_check_after: int = 2000  # Early on C separates G's noise easily; that is not a collapse.
-    evaluator_dir: str = ""  # Empty: the data set's cached evaluator, if one was trained.
-    strategy: str = "default"  # default | mirrored | multi_worker | tpu (ssl_gen/training/distribute.py)
-    tpu: str = ""  # TPU name or address for --strategy=tpu; empty: the environment's.
-    jit_compile: str = "auto"  # auto: on for GPU, off for CPU (measured slower there).
-    mixed_precision: bool = False
+    eval_every: int = setting(2000, "Evaluate (validation error, sample grid, metrics.csv row) every this "
+                                    "many steps.")
+    checkpoint_every: int = setting(2000, "Save a checkpoint every this many steps.")
+    log_every: int = setting(200, "Log losses and steps/s every this many steps.")
+    keep_checkpoints: int = setting(3, "Checkpoints kept on disk.")
+    # A collapsed GAN game stops the run while checkpoints from before the collapse are still kept.
+    collapse_threshold: float = setting(0.01, "Stop training when C's real/fake loss (averaged over "
+                                              "--log_every steps) falls below this: the GAN game has "
+                                              "collapsed. 0: never stop.")
+    # Early on C separates G's noise easily; that is not a collapse.
+    collapse_check_after: int = setting(2000, "Step from which --collapse_threshold is checked.")
+    evaluator_dir: str = setting("", "Evaluator for the conditional accuracy logged while training "
+                                     "(default: the data set's cache from experiments/train_evaluator.py).")
+    strategy: str = setting("default", "tf.distribute strategy: default (one device), mirrored (all local "
+                                       "GPUs), multi_worker (TF_CONFIG) or tpu. See docs/DISTRIBUTED.md.")
+    tpu: str = setting("", "TPU name or grpc:// address for --strategy=tpu (empty: from the environment).")
+    jit_compile: str = setting("auto", "XLA for the train step: auto (on for GPU, off for CPU), true or "
+                                       "false.")
+    mixed_precision: bool = setting(False, "Compute in bfloat16 with float32 weights and logits (faster on "
+                                           "CPUs with AVX512-BF16 or AMX).")
+    # The groups
+    networks: architectures.NetworkSettings = dataclasses.field(default_factory=architectures.NetworkSettings)
+    method_settings: object = None  # the method's Settings; None: its defaults
 
     def __post_init__(self):
-        for name in ("generator_units", "classifier_units", "discriminator_units", "encoder_units",
-                     "classifier_channels", "discriminator_channels", "generator_channels"):
-            setattr(self, name, tuple(int(units) for units in getattr(self, name)))
+        if isinstance(self.networks, dict):
+            self.networks = _group(architectures.NetworkSettings, self.networks, "networks")
+        settings_class = methods.get_class(self.method).Settings
+        if self.method_settings is None:
+            self.method_settings = settings_class()
+        elif isinstance(self.method_settings, dict):
+            self.method_settings = _group(settings_class, self.method_settings, f"{self.method}'s settings")
+        elif not isinstance(self.method_settings, settings_class):
+            raise ConfigError(f"method_settings of --method={self.method} must be a "
+                              f"{settings_class.__module__}.Settings; received {type(self.method_settings)}")
 
     def validate(self):
-        positive = ("num_labeled", "latent_dim", "batch_size", "eval_every", "checkpoint_every",
-                    "log_every", "keep_checkpoints")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive; received {getattr(self, name)}")
+        settings.require_positive(self, "num_labeled", "batch_size", "eval_every", "checkpoint_every",
+                                  "log_every", "keep_checkpoints", "learning_rate")
         if self.validation_size < -1:
             raise ConfigError(f"validation_size must be -1 (automatic), 0 (off) or a count; received "
                               f"{self.validation_size}")
-        for name in ("collapse_threshold", "collapse_check_after"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be >= 0; received {getattr(self, name)}")
-        for name in ("class_balance_weight", "classifier_entropy_weight", "unlabeled_consistency_weight",
-                     "generator_mode_seeking_weight"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be >= 0; received {getattr(self, name)}")
-        if self.consistency_cutout < 0:
-            raise ConfigError(f"consistency_cutout must be >= 0 pixels; received {self.consistency_cutout}")
-        if self.consistency_cutout and not self.unlabeled_consistency_weight:
-            raise ConfigError(f"consistency_cutout={self.consistency_cutout} acts on the consistency copy, "
-                              f"which unlabeled_consistency_weight=0 turns off: set that weight > 0")
-        if self.augment_shift < 0:
-            raise ConfigError(f"augment_shift must be >= 0 pixels; received {self.augment_shift}")
-        if not 0.0 <= self.augment_rotation < 180.0:
-            raise ConfigError(f"augment_rotation must lie in [0, 180) degrees; received {self.augment_rotation}")
-        if self.augment_elastic < 0:
-            raise ConfigError(f"augment_elastic must be >= 0 pixels; received {self.augment_elastic}")
-        if not 0.0 <= self.augment_scale < 1.0:
-            raise ConfigError(f"augment_scale must lie in [0, 1); received {self.augment_scale}")
+        settings.require_non_negative(self, "collapse_threshold", "collapse_check_after", "lr_warmup_steps")
         if self.train_steps <= 0 and self.epochs <= 0:
             raise ConfigError(f"train_steps must be positive (or epochs > 0); received "
                               f"train_steps={self.train_steps}, epochs={self.epochs}")
-        if self.lr_warmup_steps < 0:
-            raise ConfigError(f"lr_warmup_steps must be >= 0; received {self.lr_warmup_steps}")
-        for name in ("learning_rate", "gan_learning_rate"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} must be positive; received {getattr(self, name)}")
-        for name in ("adam_beta1", "generator_adam_beta1", "ema_decay", "lr_decay_start",
-                     "confidence_threshold"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name} must lie in [0, 1]; received {getattr(self, name)}")
-        if self.jit_compile not in ("auto", "true", "false"):
-            raise ConfigError(f"jit_compile must be auto, true or false; received {self.jit_compile!r}")
-        if self.generator_output_init not in layers.DIRECTION_INITS:
-            raise ConfigError(f"generator_output_init must be one of {list(layers.DIRECTION_INITS)}; "
-                              f"received {self.generator_output_init!r}")
-        if self.architecture not in architectures.ARCHITECTURES:
-            raise ConfigError(f"architecture must be one of {list(architectures.ARCHITECTURES)}; "
-                              f"received {self.architecture!r}")
+        settings.require_unit_interval(self, "adam_beta1", "lr_decay_start")
+        settings.require_choice(self, "jit_compile", ("auto", "true", "false"))
+        settings.require_choice(self, "strategy", distribute.STRATEGIES)
         if self.preset:
             presets.get(self.preset)
-        if self.strategy not in distribute.STRATEGIES:
-            raise ConfigError(f"strategy must be one of {list(distribute.STRATEGIES)}; received "
-                              f"{self.strategy!r}")
-        for name in ("generator_mode_seeking_weight", "classifier_from"):
-            if getattr(self, name) and self.method != "pseudo_label":
-                raise ConfigError(f"{name} applies to --method=pseudo_label only; received method={self.method!r}")
         if not self.output_dir:
             raise ConfigError("output_dir is required")
-        if self.classifier_from:
-            self._check_classifier_source()
+        self.networks.validate(self)
+        self.method_settings.validate(self)
         return self
-
-    def _check_classifier_source(self):
-        """The source run must hold the same C, trained on the same data and labeled split as this run."""
-        source = load(self.classifier_from)
-        same = ("dataset", "num_labeled", "seed", "validation_size", "architecture", "classifier_units", "classifier_channels")
-        differences = [f"{name}: {self.classifier_from} has {getattr(source, name)!r}, received "
-                       f"{getattr(self, name)!r}" for name in same if getattr(source, name) != getattr(self, name)]
-        if not same_data_path(source.data_path, self.data_path):
-            differences.append(f"data_path: {self.classifier_from} has {source.data_path!r}, received "
-                               f"{self.data_path!r}")
-        if differences:
-            raise ConfigError("classifier_from must name a run with this run's data, labeled split and C; "
-                              + "; ".join(differences))
 
     def total_steps(self, num_train_images):
         if self.epochs > 0:
             return max(1, round(self.epochs * num_train_images / self.batch_size))
         return self.train_steps
 
+    def flat(self):
+        """{name: value} of every setting, the groups' included (names are unique across groups)."""
+        values = {name: getattr(self, name) for name in RUN_SETTINGS}
+        values.update(dataclasses.asdict(self.networks))
+        values.update(dataclasses.asdict(self.method_settings))
+        return values
+
     def to_json(self):
         return json.dumps({_FORMAT_KEY: FORMAT_VERSION, **dataclasses.asdict(self)}, indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls, values):
-        known = {field.name for field in dataclasses.fields(cls)}
         values = {name: value for name, value in values.items() if name != _FORMAT_KEY}
-        unknown = sorted(set(values) - known)
+        unknown = sorted(set(values) - {field.name for field in dataclasses.fields(cls)})
         if unknown:
             raise ConfigError(f"unknown config keys {unknown}")
         return cls(**values)
+
+
+# The run's own settings; the groups' come from their modules.
+RUN_SETTINGS = tuple(field.name for field in dataclasses.fields(Config)
+                     if field.name not in ("networks", "method_settings"))
+
+
+def _group(settings_class, values, where):
+    unknown = sorted(set(values) - set(settings.names(settings_class)))
+    if unknown:
+        raise ConfigError(f"unknown keys {unknown} in {where}")
+    return settings_class(**values)
+
+
+def build(**values):
+    """A Config from flat settings, each name going to the group that declares it.
+
+    Args:
+      **values: any setting of the run, of the networks or of the chosen method (default: Config's).
+    Returns:
+      The Config (not yet validated).
+    Raises:
+      ConfigError: a name no group declares, or one that belongs to another method.
+    """
+    method = values.get("method", Config.method)
+    settings_class = methods.get_class(method).Settings
+    groups = {"run": RUN_SETTINGS, "networks": settings.names(architectures.NetworkSettings),
+              "method": settings.names(settings_class)}
+    routed = {group: {name: values[name] for name in names if name in values} for group, names in groups.items()}
+    stray = sorted(set(values) - {name for names in groups.values() for name in names})
+    if stray:
+        raise ConfigError("; ".join(_not_a_setting(name, method) for name in stray))
+    return Config(**routed["run"], networks=architectures.NetworkSettings(**routed["networks"]),
+                  method_settings=settings_class(**routed["method"]))
+
+
+def method_setting_owners():
+    """{setting name: [methods that declare it]} over every method."""
+    owners = {}
+    for name, method_class in methods.METHODS.items():
+        for setting_name in settings.names(method_class.Settings):
+            owners.setdefault(setting_name, []).append(name)
+    return owners
+
+
+def _not_a_setting(name, method):
+    owners = method_setting_owners().get(name)
+    if owners:
+        return f"{name} is a setting of {', '.join(owners)}, not of method={method!r}"
+    return f"unknown setting {name!r}"
 
 
 def load(run_dir):
@@ -234,10 +218,12 @@ def check_against_saved(config, run_dir):
     if not os.path.exists(path):
         return {}
     previous = load(run_dir)
-    changes = {field.name: (getattr(previous, field.name), getattr(config, field.name))
-               for field in dataclasses.fields(Config)
-               if field.name not in _NOT_SETTINGS
-               and getattr(previous, field.name) != getattr(config, field.name)}
+    if previous.method != config.method:
+        raise ConfigError(f"{run_dir!r} holds a different run (method: run has {previous.method!r}, received "
+                          f"{config.method!r}); use a new --output_dir or the same settings")
+    before, after = previous.flat(), config.flat()
+    changes = {name: (before[name], after[name]) for name in before
+               if name not in _NOT_SETTINGS and before[name] != after[name]}
     if "data_path" in changes and same_data_path(*changes["data_path"]):
         del changes["data_path"]  # the same file, spelled relative once and absolute once
     clashes = {name: changes[name] for name in IDENTITY_FIELDS if name in changes}

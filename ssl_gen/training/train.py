@@ -101,7 +101,7 @@ def _refuse_changes_the_method_cannot_adopt(config, changes):
     if "generator_tanh_scale" in changes and not methods.get_class(config.method).generator_reads_tanh_scale(config):
         trained = changes["generator_tanh_scale"][0]
         raise ConfigError(f"--generator_tanh_scale cannot change on resume for --method={config.method} "
-                          f"--architecture={config.architecture}: its G has no tanh scale (the run was "
+                          f"--architecture={config.networks.architecture}: its G has no tanh scale (the run was "
                           f"saved with {trained}); keep {trained} or use a new --output_dir")
 
 
