@@ -1,31 +1,33 @@
-"""Networks by `--architecture`: the anchors' MLPs (MNIST) or their conv nets (SVHN, CIFAR-10).
+"""Networks by `--architecture`: the anchors' MLPs (MNIST), their conv nets (SVHN, CIFAR-10), or the
+MLP C with a class-conditional conv G and a spectral-norm projection D (conditional_conv).
 
 Each builder takes a `NetworkSettings` (a run's `config.networks`)."""
 
 import dataclasses
 
 from ssl_gen import settings
-from ssl_gen.models import conv_networks, layers, networks
+from ssl_gen.models import conditional_conv, conv_networks, layers, networks
 from ssl_gen.settings import setting
 
-ARCHITECTURES = ("mlp", "conv")
+ARCHITECTURES = ("mlp", "conv", "conditional_conv")
 
 
 @dataclasses.dataclass
 class NetworkSettings:
     """The shapes and regularisers of C, D and G, whichever method trains them."""
 
-    architecture: str = setting("mlp", "Networks: mlp (the anchors' MNIST MLPs) or conv (their SVHN / "
-                                       "CIFAR-10 conv nets).")
+    architecture: str = setting("mlp", "Networks: mlp (the anchors' MNIST MLPs), conv (their SVHN / CIFAR-10 "
+                                       "conv nets) or conditional_conv (MLP C, G with class-conditional batch "
+                                       "norm, spectral-norm projection D).")
     latent_dim: int = setting(100, "Dimension of the generator's latent z.")
     generator_units: tuple = setting((500, 500), "mlp: hidden widths of the generator.")
     classifier_units: tuple = setting((1000, 500, 250, 250, 250), "mlp: hidden widths of the classifier.")
     discriminator_units: tuple = setting((1000, 500, 250, 250, 250), "mlp: hidden widths of the pair "
                                                                      "discriminator.")
     classifier_channels: tuple = setting((96, 192), "conv: channels of C's two stages (improved-gan: 96,192).")
-    discriminator_channels: tuple = setting((32, 64), "conv: channels of D's stages.")
-    generator_channels: tuple = setting((512, 256, 128), "conv: channels of G's dense block and transposed "
-                                                         "convs (improved-gan: 512,256,128).")
+    discriminator_channels: tuple = setting((32, 64), "conv, conditional_conv: channels of D's stages.")
+    generator_channels: tuple = setting((512, 256, 128), "conv, conditional_conv: channels of G's dense block "
+                                                         "and its conv stages (improved-gan: 512,256,128).")
     # mlp: tanh(scale·a); the anchors' sigmoid on [0, 1] data is tanh(a/2) on [-1, 1].
     generator_tanh_scale: float = setting(1.0, "mlp: G's output is tanh(scale · a); 0.5 is the anchors' "
                                                "sigmoid on [0, 1] data mapped to [-1, 1].")
@@ -53,6 +55,10 @@ def _is_conv(nets):
     return nets.architecture == "conv"
 
 
+def _is_conditional_conv(nets):
+    return nets.architecture == "conditional_conv"
+
+
 def _regularisers(nets):
     """C's and D's noise: Gaussian input noise plus hidden noise (MLP) or dropout (conv)."""
     if _is_conv(nets):
@@ -68,6 +74,8 @@ def classifier(nets, spec, seed=None):
 
 
 def discriminator(nets, spec, seed=None):
+    if _is_conditional_conv(nets):
+        return conditional_conv.ProjectionDiscriminator(spec.num_classes, nets.discriminator_channels, seed=seed)
     if _is_conv(nets):
         return conv_networks.ConvDiscriminator(spec.num_classes, nets.discriminator_channels, seed=seed,
                                                **_regularisers(nets))
@@ -76,6 +84,9 @@ def discriminator(nets, spec, seed=None):
 
 
 def generator(nets, spec, seed=None):
+    if _is_conditional_conv(nets):
+        return conditional_conv.ConditionalConvGenerator(spec.image_shape, spec.num_classes,
+                                                         nets.generator_channels, nets.latent_dim, seed=seed)
     if _is_conv(nets):
         return conv_networks.ConvGenerator(spec.image_shape, spec.num_classes, nets.generator_channels,
                                            nets.latent_dim, seed=seed)
