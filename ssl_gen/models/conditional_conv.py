@@ -139,8 +139,8 @@ class ConditionalConvGenerator(keras.Model):
 class ProjectionDiscriminator(keras.Model):
     """D(x, y) = ψ(φ(x)) + embed(y)ᵀ φ(x): φ is a stack of spectrally normalized convs (per width a 4×4
     stride-2 conv, then a 3×3 one; leaky ReLU 0.1), summed over positions; ψ and the embedding are
-    spectrally normalized too (cGAN-PD's projection head). Halving before the 3×3 conv keeps D at a
-    seventh of the FLOPs of SNGAN's full-resolution first stage, which a CPU step cannot afford."""
+    spectrally normalized too (cGAN-PD's projection head). Halving before the 3×3 conv, unlike SNGAN's
+    full-resolution first stage, keeps D affordable on a CPU."""
 
     def __init__(self, num_classes, channels=(32, 64), seed=None, **kwargs):
         super().__init__(**kwargs)
