@@ -157,7 +157,9 @@ class ProjectionDiscriminator(keras.Model):
         """The logit and the pooled features φ(x), which a generator can match (feature matching)."""
         hidden = images
         for conv in self.convs:
-            hidden = tf.nn.leaky_relu(conv(hidden, training=training), 0.1)
+            hidden = conv(hidden, training=training)
+            # Leaky ReLU as a maximum: grappler's remapper fails (and logs an error) fusing LeakyRelu's gradient.
+            hidden = tf.maximum(hidden, 0.1 * hidden)
         features = tf.cast(tf.reduce_sum(hidden, axis=[1, 2]), tf.float32)
         one_hot = tf.one_hot(tf.cast(labels, tf.int32), self.num_classes)
         projection = tf.reduce_sum(self.embedding(one_hot, training=training) * features, axis=1)
