@@ -17,12 +17,8 @@ from ssl_gen.methods.base import named_losses
 
 
 @dataclasses.dataclass
-class Settings(parts.FeatureMatchingGameSettings, parts.AugmentationSettings):
+class Settings(parts.ClassifierGameSettings):
     """Improved-GAN's settings: its feature-matching game and C's augmentation."""
-
-    def validate(self, config):
-        parts.FeatureMatchingGameSettings.validate(self, config)
-        parts.AugmentationSettings.validate(self, config)
 
 
 class ImprovedGan(parts.ComposedMethod):

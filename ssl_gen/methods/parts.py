@@ -32,11 +32,12 @@ class FeatureMatchingGameSettings:
                                                             "hidden layer.")
     generator_classification_weight: float = setting(0.0, "Weight of C's cross-entropy on G's samples in G's "
                                                           "loss (after warm-up).")
-    warmup_steps: int = setting(10000, "The label-coupling terms start at this step and ramp to full weight "
-                                       "over as many steps.")
+    warmup_steps: int = setting(10000, "The label-coupling terms (C and G through D, R_p, G through C) start "
+                                       "at this step and ramp to full weight over as many steps.")
     independent_generator_step: bool = setting(True, "G's update draws its own z and matches the features C, "
                                                      "after its update, gives a second real batch, as "
-                                                     "improved-gan does.")
+                                                     "improved-gan does; off, it reuses C's z and the "
+                                                     "features from before C's update.")
     generator_adam_beta1: float = setting(0.5, "Adam beta_1 of G alone (Bad GAN's MNIST G: 0).")
     ema_decay: float = setting(0.9999, "Decay of the moving average of C's weights used for evaluation and "
                                        "export.")
@@ -51,11 +52,11 @@ class AugmentationSettings:
     """Class-blind augmentation of C's labeled images and a consistency term on the unlabeled ones."""
 
     augment_shift: int = setting(0, "Shift C's labeled images (and the consistency copy) by up to this many "
-                                    "pixels (0: off).")
+                                    "pixels (0: off). Unlabeled and generated images are not shifted.")
     augment_rotation: float = setting(0.0, "Rotate C's labeled images by up to this many degrees either way "
-                                           "(0: off), before --augment_shift.")
+                                           "(0: off), about the centre, before --augment_shift.")
     augment_scale: float = setting(0.0, "Scale C's labeled images by a factor in [1 - this, 1 + this] "
-                                        "(0: off), before --augment_shift.")
+                                        "(0: off), about the centre, before --augment_shift.")
     augment_elastic: float = setting(0.0, "Alpha (px) of an elastic distortion (Simard et al. 2003) of C's "
                                           "augmented images, before the affine transforms (0: off).")
     unlabeled_consistency_weight: float = setting(0.0, "Weight of KL(C(x_u) || C(T(x_u))), T the --augment_* "
@@ -79,6 +80,15 @@ class AugmentationSettings:
         if self.consistency_cutout and not self.unlabeled_consistency_weight:
             raise ConfigError(f"consistency_cutout={self.consistency_cutout} acts on the consistency copy, "
                               f"which unlabeled_consistency_weight=0 turns off: set that weight > 0")
+
+
+@dataclasses.dataclass
+class ClassifierGameSettings(FeatureMatchingGameSettings, AugmentationSettings):
+    """Both groups, as Improved-GAN and Triple-GAN take them."""
+
+    def validate(self, config):
+        FeatureMatchingGameSettings.validate(self, config)
+        AugmentationSettings.validate(self, config)
 
 
 class AveragedClassifier:

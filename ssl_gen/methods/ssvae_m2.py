@@ -36,9 +36,12 @@ class Settings:
 
     def validate(self, config):
         settings.require_non_negative(self, "m2_alpha")
-        if config.networks.architecture != "mlp":
-            raise ConfigError(f"ssvae_m2 has MLP networks only; received "
-                              f"--architecture={config.networks.architecture}")
+        _require_mlp(config)
+
+
+def _require_mlp(config):
+    if config.networks.architecture != "mlp":
+        raise ConfigError(f"ssvae_m2 has MLP networks only; received --architecture={config.networks.architecture}")
 
 
 class SsVae(keras.Model):
@@ -60,9 +63,7 @@ class SsVaeM2(Method):
     latent_center = 0.0  # z ~ N(0, I)
 
     def __init__(self, config, spec, total_steps):
-        if config.networks.architecture != "mlp":  # also when built without Config.validate
-            raise ConfigError(f"ssvae_m2 has MLP networks only; received "
-                              f"--architecture={config.networks.architecture}")
+        _require_mlp(config)  # also when built without Config.validate
         super().__init__(config, spec, total_steps)
         self.model = SsVae(config, spec)
         self.optimizer = optim.adam(config, total_steps)

@@ -28,15 +28,11 @@ from ssl_gen.settings import setting
 
 
 @dataclasses.dataclass
-class Settings(parts.FeatureMatchingGameSettings, parts.AugmentationSettings):
+class Settings(parts.ClassifierGameSettings):
     """Improved-GAN's game and C's augmentation, plus the two players' terms through D(x, y)."""
 
     classifier_adversarial_weight: float = setting(0.0, "Weight of C's loss through D(x, y) (after warm-up).")
     generator_adversarial_weight: float = setting(0.1, "Weight of G's loss through D(x, y) (after warm-up).")
-
-    def validate(self, config):
-        parts.FeatureMatchingGameSettings.validate(self, config)
-        parts.AugmentationSettings.validate(self, config)
 
 
 class TripleGan(parts.ComposedMethod):

@@ -34,8 +34,8 @@ class Config:
     names, as flags, presets and the Python API give them."""
 
     output_dir: str = setting("", "Run directory: config, split, checkpoints, logs, samples. Rerun to resume.")
-    preset: str = setting("", "Named configuration (ssl_gen/training/presets.py); settings given explicitly "
-                              "override its values.")
+    preset: str = setting("", f"Named configuration (ssl_gen/training/presets.py: {', '.join(presets.PRESETS)}); "
+                              "settings given explicitly override its values.")
     # Data
     dataset: str = setting("mnist", "tfds data set: mnist, fashion_mnist, svhn_cropped or cifar10 (ignored "
                                     "with --data_path).")
@@ -77,7 +77,8 @@ class Config:
     evaluator_dir: str = setting("", "Evaluator for the conditional accuracy logged while training "
                                      "(default: the data set's cache from experiments/train_evaluator.py).")
     strategy: str = setting("default", "tf.distribute strategy: default (one device), mirrored (all local "
-                                       "GPUs), multi_worker (TF_CONFIG) or tpu. See docs/DISTRIBUTED.md.")
+                                       "GPUs), multi_worker (TF_CONFIG) or tpu. --batch_size is global. See "
+                                       "docs/DISTRIBUTED.md.")
     tpu: str = setting("", "TPU name or grpc:// address for --strategy=tpu (empty: from the environment).")
     jit_compile: str = setting("auto", "XLA for the train step: auto (on for GPU, off for CPU), true or "
                                        "false.")
