@@ -92,11 +92,11 @@ class PseudoLabel(parts.ComposedMethod):
 
     def __init__(self, config, spec, total_steps):
         super().__init__(config, spec, total_steps)
-        self.settings = settings = config.method_settings
-        self.classifier = parts.AveragedClassifier(config, spec, total_steps, settings.ema_decay)
-        self.generator = parts.Generator(config, spec, total_steps, settings.generator_adam_beta1,
-                                         settings.gan_learning_rate)
-        self.discriminator = parts.PairDiscriminator(config, spec, total_steps, settings.gan_learning_rate)
+        self.settings = own = config.method_settings
+        self.classifier = parts.AveragedClassifier(config, spec, total_steps, own.ema_decay)
+        self.generator = parts.Generator(config, spec, total_steps, own.generator_adam_beta1,
+                                         own.gan_learning_rate)
+        self.discriminator = parts.PairDiscriminator(config, spec, total_steps, own.gan_learning_rate)
 
     def initialize(self, unlabeled_images):
         super().initialize(unlabeled_images)
@@ -160,21 +160,21 @@ class PseudoLabel(parts.ComposedMethod):
         return terms, tf.stop_gradient(unlabeled_features)
 
     def _conditional_generator_update(self, latents, generated_labels, reference_features):
-        settings = self.settings
+        own = self.settings
         with tf.GradientTape() as tape:
             generated = self.generator(latents, generated_labels, training=True)
             pair_logits, features = self.discriminator.network.logits_and_features(generated, generated_labels,
                                                                                    training=True)
             terms = losses.generator_loss(
                 pair_logits, features, reference_features, self.classifier.network(generated, training=False),
-                generated_labels, adversarial_weight=settings.generator_adversarial_weight,
-                feature_matching_weight=settings.generator_feature_matching_weight,
-                classification_weight=settings.generator_classification_weight,
+                generated_labels, adversarial_weight=own.generator_adversarial_weight,
+                feature_matching_weight=own.generator_feature_matching_weight,
+                classification_weight=own.generator_classification_weight,
                 batch_mean=distribute.global_batch_mean)
-            if settings.generator_mode_seeking_weight:
+            if own.generator_mode_seeking_weight:
                 other_latents = tf.roll(latents, 1, axis=0)  # each label with another row's latent
                 others = self.generator.network(other_latents, generated_labels, training=True)
                 terms["mode_seeking"] = losses.mode_seeking(generated, others, latents, other_latents)
-                terms["total"] += settings.generator_mode_seeking_weight * terms["mode_seeking"]
+                terms["total"] += own.generator_mode_seeking_weight * terms["mode_seeking"]
         apply_gradients(tape, terms["total"], self.generator.network, self.generator.optimizer)
         return terms
