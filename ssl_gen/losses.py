@@ -101,7 +101,7 @@ CLASSIFIER_TERMS = ("unsupervised", "adversarial", "generated", "balance", "entr
 
 def classifier_loss(labeled_logits, labels, unlabeled_logits, generated_logits, generated_labels, *, weights,
                     pair_logits_of_unlabeled=None, transformed_unlabeled_logits=None, consistency_threshold=0.0,
-                    batch_mean=_batch_mean):
+                    batch_mean=_batch_mean, sample_logits=None, sample_labels=None):
     """C: labeled CE + Improved-GAN's real/fake term + Triple-GAN's D term + R_p on G's samples + class
     balance and entropy on the unlabeled batch (both logged at any weight: they show classes merging
     and C's confidence) + consistency between the unlabeled batch and its transformed copy.
@@ -115,6 +115,8 @@ def classifier_loss(labeled_logits, labels, unlabeled_logits, generated_logits, 
       transformed_unlabeled_logits: C's logits of the unlabeled batch's transformed copy, or None.
       consistency_threshold: the confidence a target needs to count in the consistency term.
       batch_mean: the mean over the global batch (distribute.global_batch_mean under a strategy).
+      sample_logits, sample_labels: C's logits of another G's samples and their labels, for R_p in place
+        of `generated_logits` (the joint method: the real/fake term's G is not the conditional one).
     Returns:
       {term: value} of every term computed, and "total".
     """
@@ -124,7 +126,8 @@ def classifier_loss(labeled_logits, labels, unlabeled_logits, generated_logits, 
     components = {
         "supervised": supervised_cross_entropy(labeled_logits, labels),
         "unsupervised": improved_gan_unsupervised(unlabeled_logits, generated_logits),
-        "generated": supervised_cross_entropy(generated_logits, generated_labels),
+        "generated": (supervised_cross_entropy(generated_logits, generated_labels) if sample_logits is None
+                      else supervised_cross_entropy(sample_logits, sample_labels)),
         "balance": class_balance(unlabeled_logits, batch_mean),
         "entropy": prediction_entropy(unlabeled_logits),
     }
@@ -152,16 +155,20 @@ def discriminator_loss(real_logits, generated_logits, classified_logits, classif
 
 def generator_loss(pair_logits, fake_features, real_features, classifier_logits, labels, *,
                    adversarial_weight, feature_matching_weight, classification_weight,
-                   batch_mean=_batch_mean):
-    """G: non-saturating loss through D(x, y) + feature matching on C + CE of C on its samples."""
-    components = {
-        "feature_matching": feature_matching(fake_features, real_features, batch_mean),
-        "classification": supervised_cross_entropy(classifier_logits, labels),
-    }
-    components["total"] = (feature_matching_weight * components["feature_matching"]
-                           + classification_weight * components["classification"])
+                   batch_mean=_batch_mean, hinge=False):
+    """G: the loss through D(x, y) (non-saturating, or −D with `hinge`) + feature matching on C + CE of C
+    on its samples."""
+    components, total = {}, 0.0
+    if real_features is not None:  # None: G matches no features
+        components["feature_matching"] = feature_matching(fake_features, real_features, batch_mean)
+        total += feature_matching_weight * components["feature_matching"]
+    if classifier_logits is not None:  # None: no C judges G's samples
+        components["classification"] = supervised_cross_entropy(classifier_logits, labels)
+        total += classification_weight * components["classification"]
+    components["total"] = total
     if pair_logits is not None:  # None when D is not used.
-        components["adversarial"] = _mean(tf.nn.softplus(-tf.cast(pair_logits, tf.float32)))
+        pair_logits = tf.cast(pair_logits, tf.float32)
+        components["adversarial"] = _mean(-pair_logits if hinge else tf.nn.softplus(-pair_logits))
         components["total"] += adversarial_weight * components["adversarial"]
     return components
 
@@ -228,11 +235,16 @@ def fixmatch_classifier_loss(labeled_logits, labels, weak_logits, strong_logits,
     return components
 
 
-def weighted_pair_discriminator_loss(real_logits, real_weights, generated_logits):
-    """D: real pairs → 1, each weighted (labeled pairs 1, pseudo-labeled pairs by confidence); G's → 0."""
+def weighted_pair_discriminator_loss(real_logits, real_weights, generated_logits, hinge=False):
+    """D: real pairs → 1, each weighted (labeled pairs 1, pseudo-labeled pairs by confidence); G's → 0.
+    The logistic loss, or with `hinge` SNGAN's relu(1 − D(real)) + relu(1 + D(fake))."""
     real_weights = tf.cast(real_weights, tf.float32)
-    real = (tf.reduce_sum(real_weights * tf.nn.softplus(-tf.cast(real_logits, tf.float32)))
-            / tf.maximum(tf.reduce_sum(real_weights), 1.0))
-    generated = _mean(tf.nn.softplus(tf.cast(generated_logits, tf.float32)))
+    real_logits, generated_logits = tf.cast(real_logits, tf.float32), tf.cast(generated_logits, tf.float32)
+    if hinge:
+        real_terms, generated_terms = tf.nn.relu(1.0 - real_logits), tf.nn.relu(1.0 + generated_logits)
+    else:
+        real_terms, generated_terms = tf.nn.softplus(-real_logits), tf.nn.softplus(generated_logits)
+    real = tf.reduce_sum(real_weights * real_terms) / tf.maximum(tf.reduce_sum(real_weights), 1.0)
+    generated = _mean(generated_terms)
     return {"real": real, "generated": generated, "total": real + generated}
 

@@ -11,6 +11,11 @@ def setting(default, help):  # noqa: A002 - the flag's help, as absl names it
     return dataclasses.field(default=default, metadata={"help": help})
 
 
+def redefault(group, name, default):
+    """A field declared by `group` again, with its help and another default (a method's own choice)."""
+    return setting(default, help_of(group, name))
+
+
 def names(group):
     """The field names of a settings group (class or instance)."""
     return [field.name for field in dataclasses.fields(group)]

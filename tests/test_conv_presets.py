@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 from absl import flags
 
-from ssl_gen import export
+from ssl_gen import export, methods
 from ssl_gen.training import cli, presets, runs, train
 from ssl_gen.training import config as config_lib
 from ssl_gen.training.config import Config
@@ -106,6 +106,17 @@ def test_consistency_preset_is_the_feature_matching_game_with_generic_augmentati
     assert dataclasses.replace(preset, preset="", num_labeled=100) == explicit
     # No data set and no label count: the command line names them, so it serves MNIST and Fashion-MNIST.
     assert {"dataset", "data_path", "num_labeled"}.isdisjoint(presets.get("consistency"))
+
+
+def test_the_joint_method_plays_c_s_game_as_the_consistency_preset_does():
+    # Joint's C is the validated C: its own defaults are the consistency preset's values.
+    own = methods.get_class("joint").Settings()
+    shared = {name: value for name, value in presets.get("consistency").items() if hasattr(own, name)}
+    assert {"augment_shift", "augment_rotation", "unlabeled_consistency_weight", "generator_adam_beta1"} <= set(shared)
+    assert {name: getattr(own, name) for name in shared} == shared
+    run_level = {name: value for name, value in presets.get("consistency").items()
+                 if name not in shared and name not in ("method",)}
+    assert {name: presets.get("joint")[name] for name in run_level} == run_level
 
 
 def test_a_preset_for_one_method_refuses_another_methods_flags():

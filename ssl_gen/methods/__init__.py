@@ -3,12 +3,13 @@
 from ssl_gen.errors import ConfigError
 from ssl_gen.methods.base import Method
 from ssl_gen.methods.improved_gan import ImprovedGan
+from ssl_gen.methods.joint import Joint
 from ssl_gen.methods.pseudo_label import PseudoLabel
 from ssl_gen.methods.ssvae_m2 import SsVaeM2
 from ssl_gen.methods.triple_gan import TripleGan
 
 METHODS = {"triple_gan": TripleGan, "improved_gan": ImprovedGan, "ssvae_m2": SsVaeM2,
-           "pseudo_label": PseudoLabel}
+           "pseudo_label": PseudoLabel, "joint": Joint}
 
 
 def get_class(name):

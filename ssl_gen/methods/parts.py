@@ -128,10 +128,12 @@ class Generator:
 
     latent_center = 0.5
 
-    def __init__(self, config, spec, total_steps, beta_1, learning_rate=None):
-        """`learning_rate` None: --learning_rate, as in improved-gan."""
-        self.latent_dim = config.networks.latent_dim
-        self.network = architectures.generator(config.networks, spec, seed=seeds.derive(config.seed, "generator"))
+    def __init__(self, config, spec, total_steps, beta_1, learning_rate=None, name="generator",
+                 build_network=architectures.generator):
+        """`learning_rate` None: --learning_rate, as in improved-gan. `name` keys the checkpoint and the seed;
+        `build_network(networks, spec, seed)` makes the network (by --architecture unless told)."""
+        self.latent_dim, self.name = config.networks.latent_dim, name
+        self.network = build_network(config.networks, spec, seed=seeds.derive(config.seed, name))
         self.optimizer = optim.adam(config, total_steps, learning_rate, beta_1=beta_1)
 
     def __call__(self, latents, labels, training=False):
@@ -148,17 +150,17 @@ class Generator:
         self.network.adopt_tanh_scale(trained_scale, self.optimizer)
 
     def checkpoint_items(self):
-        return {"generator": self.network, "generator_optimizer": self.optimizer}
+        return {self.name: self.network, f"{self.name}_optimizer": self.optimizer}
 
 
 class PairDiscriminator:
     """D(x, y): tells real image–label pairs from made ones, trained by Adam."""
 
-    def __init__(self, config, spec, total_steps, learning_rate=None):
+    def __init__(self, config, spec, total_steps, learning_rate=None, beta_1=None):
         self.num_classes = spec.num_classes
         self.network = architectures.discriminator(config.networks, spec,
                                                    seed=seeds.derive(config.seed, "discriminator"))
-        self.optimizer = optim.adam(config, total_steps, learning_rate)
+        self.optimizer = optim.adam(config, total_steps, learning_rate, beta_1=beta_1)
         # Random labels for the data-dependent init, which sees real images before any pair exists.
         self.init_labels = tf.random.Generator.from_seed(seeds.derive(config.seed, "discriminator_init_labels"))
 
@@ -267,7 +269,7 @@ def reference(classifier_network, images):
 
 
 def classifier_update(classifier, settings, labeled, unlabeled, generated, generated_labels, ramp,
-                      pair_logits_of=None, adversarial_weight=0.0):
+                      pair_logits_of=None, adversarial_weight=0.0, labeled_samples=None):
     """C's Improved-GAN update: labeled cross-entropy, the real/fake term against G's images, the
     consistency term (--unlabeled_consistency_weight) and, ramped in, R_p on G's samples.
 
@@ -276,6 +278,7 @@ def classifier_update(classifier, settings, labeled, unlabeled, generated, gener
       settings: the method's settings, a FeatureMatchingGameSettings and an AugmentationSettings.
       pair_logits_of: (unlabeled images, C's logits of them) → D's logits of C's pairs, when C also
         learns through D(x, y), with `adversarial_weight` (ramped in); None otherwise.
+      labeled_samples: (images, labels) of another G, the ones R_p reads instead of `generated`.
     Returns:
       (C's named losses, C's logits of the unlabeled batch with the gradient stopped).
     """
@@ -286,6 +289,8 @@ def classifier_update(classifier, settings, labeled, unlabeled, generated, gener
     batches = [augmented(settings, labeled["image"], iterations), unlabeled["image"], generated]
     if consistency:
         batches.append(augmented(settings, unlabeled["image"], iterations, view=1))
+    if labeled_samples is not None:
+        batches.append(labeled_samples[0])
     sizes = [tf.shape(batch)[0] for batch in batches]
     with tf.GradientTape() as tape:
         # One forward pass over all batches: fewer, larger matmuls are faster on a CPU.
@@ -304,7 +309,9 @@ def classifier_update(classifier, settings, labeled, unlabeled, generated, gener
             labeled_logits, labeled["label"], unlabeled_logits, generated_logits, generated_labels,
             weights=weights, pair_logits_of_unlabeled=pair_logits,
             transformed_unlabeled_logits=logits[3] if consistency else None,
-            consistency_threshold=settings.confidence_threshold, batch_mean=distribute.global_batch_mean)
+            consistency_threshold=settings.confidence_threshold, batch_mean=distribute.global_batch_mean,
+            sample_logits=None if labeled_samples is None else logits[-1],
+            sample_labels=None if labeled_samples is None else labeled_samples[1])
     apply_gradients(tape, named["total"], classifier.network, classifier.optimizer)
     return named, tf.stop_gradient(unlabeled_logits)
 
@@ -334,3 +341,59 @@ def generator_update(generator, classifier_network, settings, latents, labels, t
             batch_mean=distribute.global_batch_mean)
     apply_gradients(tape, named["total"], generator.network, generator.optimizer)
     return named
+
+
+# --- a conditional GAN on C's labels, shared by pseudo_label and joint ---------------------------------
+
+def pseudo_labeled_discriminator_update(discriminator, labeled, unlabeled_images, probabilities, generated,
+                                        generated_labels, *, confidence_threshold, labeled_pair_weight, hinge):
+    """D(x, y): real pairs are the labeled ones (each weighing `labeled_pair_weight`) and the unlabeled
+    images with C's labels (weighing 1 where C reaches `confidence_threshold`); G's pairs are fake.
+
+    Args:
+      probabilities: C's class probabilities of `unlabeled_images` (no gradient reaches C).
+      hinge: SNGAN's hinge loss instead of the logistic one.
+    Returns:
+      (D's named losses, D's features of the unlabeled pairs with the gradient stopped).
+    """
+    confident = losses.confidence_mask(probabilities, confidence_threshold)
+    pseudo_labels = tf.argmax(probabilities, axis=1, output_type=tf.int32)
+    images = tf.concat([labeled["image"], unlabeled_images, generated], 0)
+    labels = tf.concat([labeled["label"], pseudo_labels, generated_labels], 0)
+    weights = tf.concat([tf.fill(tf.shape(labeled["label"]), float(labeled_pair_weight)), confident], 0)
+    sizes = [tf.shape(labeled["image"])[0], tf.shape(unlabeled_images)[0], tf.shape(generated)[0]]
+    with tf.GradientTape() as tape:
+        logits, features = discriminator.network.logits_and_features(images, labels, training=True)
+        labeled_logits, unlabeled_logits, fake = tf.split(logits, sizes)
+        terms = losses.weighted_pair_discriminator_loss(tf.concat([labeled_logits, unlabeled_logits], 0),
+                                                        weights, fake, hinge=hinge)
+    apply_gradients(tape, terms["total"], discriminator.network, discriminator.optimizer)
+    return terms, tf.stop_gradient(tf.split(features, sizes)[1])
+
+
+def conditional_generator_update(generator, discriminator, latents, labels, reference_features,
+                                 classifier_logits_of, *, adversarial_weight, feature_matching_weight,
+                                 classification_weight, mode_seeking_weight, hinge):
+    """G(z, y) through D(x, y): the adversarial loss, matching D's features of the pseudo-labeled pairs,
+    C's cross-entropy on its samples (`classifier_logits_of(images)`) and MSGAN's mode-seeking term, for
+    which G draws each label a second time from another row's latent. `reference_features` or
+    `classifier_logits_of` None: that term is left out.
+
+    Returns:
+      G's named losses.
+    """
+    with tf.GradientTape() as tape:
+        generated = generator(latents, labels, training=True)
+        pair_logits, features = discriminator.network.logits_and_features(generated, labels, training=True)
+        classifier_logits = None if classifier_logits_of is None else classifier_logits_of(generated)
+        terms = losses.generator_loss(
+            pair_logits, features, reference_features, classifier_logits, labels,
+            adversarial_weight=adversarial_weight, feature_matching_weight=feature_matching_weight,
+            classification_weight=classification_weight, batch_mean=distribute.global_batch_mean, hinge=hinge)
+        if mode_seeking_weight:
+            other_latents = tf.roll(latents, 1, axis=0)  # each label with another row's latent
+            others = generator(other_latents, labels, training=True)
+            terms["mode_seeking"] = losses.mode_seeking(generated, others, latents, other_latents)
+            terms["total"] += mode_seeking_weight * terms["mode_seeking"]
+    apply_gradients(tape, terms["total"], generator.network, generator.optimizer)
+    return terms

@@ -30,7 +30,7 @@ from ssl_gen.errors import ConfigError
 from ssl_gen.methods import parts
 from ssl_gen.methods.base import apply_gradients, named_losses, step_seeds
 from ssl_gen.settings import setting
-from ssl_gen.training import distribute, trainer
+from ssl_gen.training import trainer
 
 
 @dataclasses.dataclass
@@ -51,6 +51,10 @@ class Settings:
     generator_mode_seeking_weight: float = setting(0.0, "Weight of MSGAN's mode-seeking term in G's loss, "
                                                         "against a G that ignores its latent (0: off).")
     generator_adam_beta1: float = setting(0.5, "Adam beta_1 of G alone.")
+    gan_loss: str = setting("logistic", "D's and G's loss through D(x, y): logistic (non-saturating G) or hinge "
+                                        "(SNGAN's).")
+    labeled_pair_weight: float = setting(1.0, "Weight of each labeled pair among D's real pairs (a "
+                                              "pseudo-labeled pair weighs 1 where C is confident).")
     ema_decay: float = setting(0.9999, "Decay of the moving average of C's weights used for evaluation and "
                                        "export.")
     classifier_from: str = setting("", "A finished run (same data, labeled split and C) whose averaged C is "
@@ -59,7 +63,8 @@ class Settings:
     def validate(self, config):
         settings.require_unit_interval(self, "confidence_threshold", "generator_adam_beta1", "ema_decay")
         settings.require_positive(self, "gan_learning_rate")
-        settings.require_non_negative(self, "generator_mode_seeking_weight")
+        settings.require_non_negative(self, "generator_mode_seeking_weight", "labeled_pair_weight")
+        settings.require_choice(self, "gan_loss", ("logistic", "hinge"))
         if self.classifier_from:
             _check_classifier_source(config, self.classifier_from)
 
@@ -142,39 +147,19 @@ class PseudoLabel(parts.ComposedMethod):
         return terms
 
     def _pair_discriminator_update(self, labeled, unlabeled, latents, generated_labels):
-        probabilities = tf.nn.softmax(self.classify(unlabeled["image"]))
-        confident = losses.confidence_mask(probabilities, self.settings.confidence_threshold)
-        pseudo_labels = tf.argmax(probabilities, axis=1, output_type=tf.int32)
-        generated = self.generator(latents, generated_labels, training=True)
-        images = tf.concat([labeled["image"], unlabeled["image"], generated], 0)
-        labels = tf.concat([labeled["label"], pseudo_labels, generated_labels], 0)
-        weights = tf.concat([tf.ones_like(labeled["label"], tf.float32), confident], 0)
-        sizes = [tf.shape(labeled["image"])[0], tf.shape(unlabeled["image"])[0], tf.shape(generated)[0]]
-        with tf.GradientTape() as tape:
-            logits, features = self.discriminator.network.logits_and_features(images, labels, training=True)
-            labeled_logits, unlabeled_logits, fake = tf.split(logits, sizes)
-            terms = losses.weighted_pair_discriminator_loss(tf.concat([labeled_logits, unlabeled_logits], 0),
-                                                            weights, fake)
-        apply_gradients(tape, terms["total"], self.discriminator.network, self.discriminator.optimizer)
-        unlabeled_features = tf.split(features, sizes)[1]
-        return terms, tf.stop_gradient(unlabeled_features)
+        own = self.settings
+        return parts.pseudo_labeled_discriminator_update(
+            self.discriminator, labeled, unlabeled["image"], tf.nn.softmax(self.classify(unlabeled["image"])),
+            self.generator(latents, generated_labels, training=True), generated_labels,
+            confidence_threshold=own.confidence_threshold, labeled_pair_weight=own.labeled_pair_weight,
+            hinge=own.gan_loss == "hinge")
 
     def _conditional_generator_update(self, latents, generated_labels, reference_features):
         own = self.settings
-        with tf.GradientTape() as tape:
-            generated = self.generator(latents, generated_labels, training=True)
-            pair_logits, features = self.discriminator.network.logits_and_features(generated, generated_labels,
-                                                                                   training=True)
-            terms = losses.generator_loss(
-                pair_logits, features, reference_features, self.classifier.network(generated, training=False),
-                generated_labels, adversarial_weight=own.generator_adversarial_weight,
-                feature_matching_weight=own.generator_feature_matching_weight,
-                classification_weight=own.generator_classification_weight,
-                batch_mean=distribute.global_batch_mean)
-            if own.generator_mode_seeking_weight:
-                other_latents = tf.roll(latents, 1, axis=0)  # each label with another row's latent
-                others = self.generator.network(other_latents, generated_labels, training=True)
-                terms["mode_seeking"] = losses.mode_seeking(generated, others, latents, other_latents)
-                terms["total"] += own.generator_mode_seeking_weight * terms["mode_seeking"]
-        apply_gradients(tape, terms["total"], self.generator.network, self.generator.optimizer)
-        return terms
+        return parts.conditional_generator_update(
+            self.generator, self.discriminator, latents, generated_labels, reference_features,
+            lambda images: self.classifier.network(images, training=False),
+            adversarial_weight=own.generator_adversarial_weight,
+            feature_matching_weight=own.generator_feature_matching_weight,
+            classification_weight=own.generator_classification_weight,
+            mode_seeking_weight=own.generator_mode_seeking_weight, hinge=own.gan_loss == "hinge")

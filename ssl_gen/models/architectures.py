@@ -93,3 +93,10 @@ def generator(nets, spec, seed=None):
     return networks.Generator(spec.image_shape, spec.num_classes, nets.generator_units, nets.latent_dim,
                               seed=seed, tanh_scale=nets.generator_tanh_scale,
                               output_init=nets.generator_output_init)
+
+
+def mlp_generator(nets, spec, seed=None):
+    """The MLP G whatever --architecture says: the joint method's complement G for C's game."""
+    return networks.Generator(spec.image_shape, spec.num_classes, nets.generator_units, nets.latent_dim,
+                              seed=seed, tanh_scale=nets.generator_tanh_scale,
+                              output_init=nets.generator_output_init)

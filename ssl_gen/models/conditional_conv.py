@@ -128,7 +128,10 @@ class ConditionalConvGenerator(keras.Model):
                                                dtype=OUTPUT_DTYPE)
 
     def call(self, latents, labels, training=False):
-        hidden = tf.reshape(self.dense(latents), (-1,) + self.start)
+        # The prior is U(0, 1); standardized, z is as loud as SNGAN's N(0, I). Raw, its variation was a
+        # sixth of the dense layer's output at init, and G learned to ignore it (one image per class).
+        standardized = (tf.cast(latents, self.dense.compute_dtype) - 0.5) * 12.0 ** 0.5
+        hidden = tf.reshape(self.dense(standardized), (-1,) + self.start)
         hidden = tf.nn.relu(self.norms[0](hidden, labels, training=training))
         for conv, norm in zip(self.convs, self.norms[1:]):
             hidden = tf.repeat(tf.repeat(hidden, 2, axis=1), 2, axis=2)  # nearest-neighbour 2× upsampling

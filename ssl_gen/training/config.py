@@ -46,8 +46,8 @@ class Config:
                            "data order.")
     validation_size: int = setting(-1, "Training images held out to choose settings, never trained on: -1 is "
                                        "10 % of them (at most 5,000), 0 none. Saved as validation_indices.npy.")
-    method: str = setting("triple_gan", "Semi-supervised method: triple_gan, improved_gan, ssvae_m2 or "
-                                        "pseudo_label (ssl_gen/methods); each has its own settings.")
+    method: str = setting("triple_gan", "Semi-supervised method: triple_gan, improved_gan, ssvae_m2, "
+                                        "pseudo_label or joint (ssl_gen/methods); each has its own settings.")
     # Optimisation
     train_steps: int = setting(50000, "Training steps (one update of each network).")
     epochs: float = setting(0.0, "If > 0, train this many passes over the unlabeled set instead of "

@@ -26,6 +26,9 @@ _FEATURE_MATCHING = dict(method="improved_gan", lr_decay_start=1.0, ema_decay=0.
                          independent_generator_step=True)
 
 PRESETS = {
+    "joint": dict(method="joint", architecture="conditional_conv", generator_channels=(64, 32, 16),
+                  discriminator_channels=(32, 64), lr_decay_start=1.0, lr_warmup_steps=1000,
+                  generator_tanh_scale=0.5, train_steps=30000),
     "consistency": dict(_FEATURE_MATCHING, augment_shift=2, augment_rotation=15.0, augment_scale=0.1,
                         unlabeled_consistency_weight=1.0, confidence_threshold=0.95, generator_adam_beta1=0.0,
                         lr_warmup_steps=1000, generator_tanh_scale=0.5, train_steps=30000),
