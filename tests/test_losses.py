@@ -155,6 +155,31 @@ def test_classifier_loss_adds_the_weighted_consistency_only_when_a_transformed_v
     assert float(on["total"]) == pytest.approx(float(off["total"]) + 2.0 * float(on["consistency"]))
 
 
+def test_r_p_reads_another_generators_samples_when_given_and_the_real_fake_term_keeps_its_own():
+    logits = np.array([[2.0, 0.0], [0.0, 2.0]], np.float32)
+    samples = np.array([[0.0, 4.0], [4.0, 0.0]], np.float32)  # read as the wrong class
+    own = losses.classifier_loss(logits, np.array([0, 1]), logits, logits, np.array([0, 1]),
+                                 weights={"generated": 1.0})
+    other = losses.classifier_loss(logits, np.array([0, 1]), logits, logits, np.array([0, 1]),
+                                   weights={"generated": 1.0}, sample_logits=samples, sample_labels=np.array([0, 1]))
+    assert float(other["generated"]) == pytest.approx(float(losses.supervised_cross_entropy(samples, [0, 1])))
+    assert float(other["generated"]) > 3.0 > float(own["generated"])
+    assert float(other["unsupervised"]) == pytest.approx(float(own["unsupervised"]))
+
+
+def test_hinge_losses_of_d_and_g():
+    real, fake = np.array([2.0, 0.5], np.float32), np.array([-2.0, 0.0], np.float32)
+    hinge = losses.weighted_pair_discriminator_loss(real, np.array([1.0, 1.0]), fake, hinge=True)
+    # relu(1 - 2) = 0 and relu(1 - 0.5) = 0.5 for the reals; relu(1 - 2) = 0 and relu(1 + 0) = 1 for the fakes.
+    assert float(hinge["real"]) == pytest.approx(0.25) and float(hinge["generated"]) == pytest.approx(0.5)
+    weighted = losses.weighted_pair_discriminator_loss(real, np.array([0.0, 1.0]), fake, hinge=True)
+    assert float(weighted["real"]) == pytest.approx(0.5)
+    generator = losses.generator_loss(fake, None, None, None, None, adversarial_weight=2.0,
+                                      feature_matching_weight=1.0, classification_weight=1.0, hinge=True)
+    assert set(generator) == {"adversarial", "total"}
+    assert float(generator["adversarial"]) == pytest.approx(1.0) and float(generator["total"]) == pytest.approx(2.0)
+
+
 def test_classifier_loss_refuses_a_weight_for_a_term_it_does_not_have():
     logits = np.zeros((1, 2), np.float32)
     with pytest.raises(ValueError, match=r"received \['supervised'\]"):

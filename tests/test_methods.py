@@ -36,7 +36,8 @@ COUPLED = dict(warmup_steps=0, classifier_adversarial_weight=0.1, classifier_gen
                generator_classification_weight=0.1, augment_shift=2, class_balance_weight=0.3,
                classifier_entropy_weight=0.3, augment_rotation=10.0, augment_scale=0.1,
                unlabeled_consistency_weight=0.5, confidence_threshold=0.0,  # an untrained C is never sure
-               augment_elastic=20.0, consistency_cutout=6)
+               augment_elastic=20.0, consistency_cutout=6, labeled_pair_weight=0.5,
+               conditional_classification_weight=0.1, conditional_mode_seeking_weight=0.1)
 
 
 @pytest.mark.parametrize("overrides", [{}, COUPLED], ids=["defaults", "coupled"])
@@ -62,6 +63,12 @@ def test_one_step_updates_every_network_and_returns_finite_named_losses(name, ov
                     + 0.5 * parts["consistency"])
         assert parts["consistency"] > 0  # the copy is rotated, scaled and shifted
         assert float(step_losses["loss/classifier"]) == pytest.approx(expected, rel=1e-5)
+    if name == "joint":  # the four players, and each coupling term once switched on
+        expected = {"loss/classifier/unsupervised", "loss/complement_generator/feature_matching",
+                    "loss/discriminator/real", "loss/generator/adversarial"}
+        if overrides:
+            expected |= {"loss/classifier/generated", "loss/generator/classification", "loss/generator/mode_seeking"}
+        assert expected <= set(step_losses)
     for key, network in networks.items():
         changed = [not np.array_equal(old, new.numpy()) for old, new in zip(before[key], network.trainable_weights)]
         assert all(changed), f"{key}: weights {np.flatnonzero(~np.array(changed))} did not change"

@@ -21,12 +21,19 @@ def tiny_evaluator_dir(mnist_small_path, tmp_path_factory):
     return directory
 
 
-@pytest.mark.parametrize("name", sorted(methods.METHODS))
-def test_method_trains_exports_and_passes_the_shared_evaluation(name, mnist_small_path, tiny_evaluator_dir,
-                                                                tmp_path):
+# The joint preset's networks: the conv G with class-conditional batch norm and the projection D.
+CONDITIONAL_CONV = dict(architecture="conditional_conv", generator_channels=(16, 8, 4),
+                        discriminator_channels=(8, 16))
+CASES = [(name, {}) for name in sorted(methods.METHODS)] + [("joint", CONDITIONAL_CONV)]
+
+
+@pytest.mark.parametrize("name, networks", CASES, ids=[f"{name}{'-conditional_conv' if nets else ''}"
+                                                       for name, nets in CASES])
+def test_method_trains_exports_and_passes_the_shared_evaluation(name, networks, mnist_small_path,
+                                                                tiny_evaluator_dir, tmp_path):
     run_dir, export_dir = tmp_path / "run", str(tmp_path / "export")
     metrics = train.run(tiny_config(run_dir, mnist_small_path, method=name, train_steps=4, eval_every=4,
-                                    evaluator_dir=tiny_evaluator_dir))
+                                    evaluator_dir=tiny_evaluator_dir, **networks))
     assert 0.0 <= metrics["eval/validation_error"] <= 1.0
     assert 0.0 <= metrics["eval/conditional_accuracy"] <= 1.0
     assert (run_dir / "samples" / "step_000004.png").exists()

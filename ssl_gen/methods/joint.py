@@ -42,6 +42,9 @@ class Settings(parts.ClassifierGameSettings):
     labeled_pair_weight: float = setting(0.0, "Weight of each labeled pair among D's real pairs (a "
                                               "pseudo-labeled pair weighs 1 where C reaches "
                                               "--confidence_threshold).")
+    conditional_classification_weight: float = setting(0.0, "Weight of the averaged C's cross-entropy on the "
+                                                            "conditional G's samples in G's loss (AC-GAN's "
+                                                            "term; 0: off).")
     conditional_mode_seeking_weight: float = setting(0.0, "Weight of MSGAN's mode-seeking term in the "
                                                           "conditional G's loss (0: off).")
 
@@ -49,7 +52,8 @@ class Settings(parts.ClassifierGameSettings):
         super().validate(config)
         settings.require_positive(self, "conditional_learning_rate")
         settings.require_unit_interval(self, "conditional_adam_beta1")
-        settings.require_non_negative(self, "labeled_pair_weight", "conditional_mode_seeking_weight")
+        settings.require_non_negative(self, "labeled_pair_weight", "conditional_mode_seeking_weight",
+                                      "conditional_classification_weight")
         settings.require_choice(self, "conditional_loss", ("hinge", "logistic"))
 
 
@@ -98,9 +102,12 @@ class Joint(parts.ComposedMethod):
             self.discriminator, labeled, unlabeled["image"], tf.nn.softmax(self.classify(unlabeled["image"])),
             samples, labels, confidence_threshold=own.confidence_threshold,
             labeled_pair_weight=own.labeled_pair_weight, hinge=hinge)
+        judge = None
+        if own.conditional_classification_weight:  # the average: a slow target G can follow
+            judge = lambda images: self.classifier.average_network(images, training=False)  # noqa: E731
         generator_losses = parts.conditional_generator_update(
-            self.generator, self.discriminator, latents, labels, None, None, adversarial_weight=1.0,
-            feature_matching_weight=0.0, classification_weight=0.0,
+            self.generator, self.discriminator, latents, labels, None, judge, adversarial_weight=1.0,
+            feature_matching_weight=0.0, classification_weight=own.conditional_classification_weight,
             mode_seeking_weight=own.conditional_mode_seeking_weight, hinge=hinge)
         self.classifier.average.update(self.generator.optimizer.iterations)
         return {**named_losses("classifier", classifier_losses),
