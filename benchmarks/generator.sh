@@ -41,9 +41,10 @@ python "$root/experiments/train_evaluator.py" --data_path="$data" --if_missing -
 if [[ ${TRAIN_CLASSIFIER:-1} != 0 ]]; then
   RUN_DIR=$classifier_run "$root/benchmarks/mnist.sh" 100 "$seed" --preset=consistency "$@"
 fi
-# Weight 3 on C's cross-entropy of G's samples.
+# Weight 3 on C's cross-entropy of G's samples; the MLP networks and the schedule the reported Gs had.
 generator_flags=(--method=pseudo_label --generator_classification_weight=3 --train_steps="$generator_steps"
-                 --generator_mode_seeking_weight="$mode_seeking_weight")
+                 --generator_mode_seeking_weight="$mode_seeking_weight" --architecture=mlp
+                 --lr_decay_start=0.5 --lr_warmup_steps=0 --generator_tanh_scale=1.0)
 # JUDGE=0: the G stages are judged below, so a reporting seed's test set is read once, by the chosen sampler.
 JUDGE=0 RUN_DIR=$generator_run "$root/benchmarks/mnist.sh" 100 "$seed" "${generator_flags[@]}" \
   --classifier_from="$classifier_run" "$@"

@@ -37,11 +37,13 @@ def rgb_arrays():
 
 
 def tiny_config(output_dir, data_path, **overrides):
-    values = dict(output_dir=str(output_dir), data_path=data_path, num_labeled=20, batch_size=20,
+    # Triple-GAN with the MLPs and a decaying rate: the small, fast setting the tests were written for.
+    values = dict(output_dir=str(output_dir), data_path=data_path, method="triple_gan", architecture="mlp",
+                  lr_decay_start=0.5, lr_warmup_steps=0, generator_tanh_scale=1.0, num_labeled=20, batch_size=20,
                   train_steps=6, eval_every=3, checkpoint_every=3, log_every=3, warmup_steps=1,
                   classifier_units=(32, 16), discriminator_units=(32, 16), generator_units=(16,),
                   latent_dim=8)
     values.update(overrides)
-    if "warmup_steps" not in settings.names(methods.get_class(values.get("method", "triple_gan")).Settings):
+    if "warmup_steps" not in settings.names(methods.get_class(values["method"]).Settings):
         values.pop("warmup_steps")  # a setting of the GAN methods only
     return config_lib.build(**values)

@@ -12,9 +12,10 @@ import tensorflow as tf
 from ssl_gen.training import runs
 from tests.conftest import ROOT, SUBPROCESS_ENV
 
+# The default method and networks, small: the MLP C and complement G, the conditional conv G and D.
 TINY_FLAGS = ["--classifier_units=64,32", "--discriminator_units=64,32", "--generator_units=32",
-              "--latent_dim=16", "--batch_size=50", "--warmup_steps=20",
-              "--ema_decay=0.9"]
+              "--generator_channels=16,8,4", "--discriminator_channels=8,16", "--latent_dim=16",
+              "--batch_size=50", "--warmup_steps=20", "--ema_decay=0.9", "--lr_warmup_steps=0"]
 
 
 def _run(script, *flags, returncode=0):

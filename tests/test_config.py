@@ -34,7 +34,7 @@ def test_an_unknown_key_in_a_saved_group_is_refused(tmp_path):
     saved = json.loads((tmp_path / "config.json").read_text())
     saved["method_settings"]["no_such_weight"] = 1.0
     (tmp_path / "config.json").write_text(json.dumps(saved))
-    with pytest.raises(ConfigError, match=r"unknown keys \['no_such_weight'\] in triple_gan's settings"):
+    with pytest.raises(ConfigError, match=r"unknown keys \['no_such_weight'\] in joint's settings"):
         config_lib.load(str(tmp_path))
 
 

@@ -90,15 +90,16 @@ def test_explicit_flags_override_the_preset():
 
 def test_improved_gan_mnist_preset_is_improved_gans_published_setting():
     # openai/improved-gan's MNIST-100 feature matching: no D(x, y), constant rate, 0.9999 average, 300 epochs.
-    explicit = _config_from(["--method=improved_gan", "--num_labeled=100", "--lr_decay_start=1.0",
+    explicit = _config_from(["--method=improved_gan", "--architecture=mlp", "--num_labeled=100",
+                             "--lr_decay_start=1.0", "--lr_warmup_steps=0", "--generator_tanh_scale=1.0",
                              "--ema_decay=0.9999", "--independent_generator_step", "--train_steps=138000"])
     preset = _config_from(["--preset=improved_gan_mnist"])
     assert dataclasses.replace(preset, preset="") == explicit
 
 
 def test_consistency_preset_is_the_feature_matching_game_with_generic_augmentation_and_consistency():
-    explicit = _config_from(["--method=improved_gan", "--lr_decay_start=1.0", "--ema_decay=0.9999",
-                             "--independent_generator_step", "--augment_shift=2", "--augment_rotation=15",
+    explicit = _config_from(["--method=improved_gan", "--architecture=mlp", "--lr_decay_start=1.0",
+                             "--ema_decay=0.9999", "--independent_generator_step", "--augment_shift=2", "--augment_rotation=15",
                              "--augment_scale=0.1", "--unlabeled_consistency_weight=1",
                              "--confidence_threshold=0.95", "--generator_adam_beta1=0", "--lr_warmup_steps=1000",
                              "--generator_tanh_scale=0.5", "--train_steps=30000"])
@@ -114,16 +115,18 @@ def test_the_joint_method_plays_c_s_game_as_the_consistency_preset_does():
     shared = {name: value for name, value in presets.get("consistency").items() if hasattr(own, name)}
     assert {"augment_shift", "augment_rotation", "unlabeled_consistency_weight", "generator_adam_beta1"} <= set(shared)
     assert {name: getattr(own, name) for name in shared} == shared
+    # ... and its run-level values are the defaults' (the default's G and D are the conditional conv ones).
     run_level = {name: value for name, value in presets.get("consistency").items()
-                 if name not in shared and name not in ("method",)}
-    assert {name: presets.get("joint")[name] for name in run_level} == run_level
+                 if name not in shared and name not in ("method", "architecture")}
+    defaults = config_lib.build(output_dir="run").flat()
+    assert {name: defaults[name] for name in run_level} == run_level
 
 
 def test_a_preset_for_one_method_refuses_another_methods_flags():
     with pytest.raises(ConfigError, match="augment_shift is a setting of .*improved_gan.*, not of "
                                           "method='pseudo_label'"):
         _config_from(["--preset=consistency", "--method=pseudo_label"])
-    with pytest.raises(ConfigError, match="m2_alpha is a setting of ssvae_m2, not of method='triple_gan'"):
+    with pytest.raises(ConfigError, match="m2_alpha is a setting of ssvae_m2, not of method='joint'"):
         _config_from(["--m2_alpha=0.2"])
 
 

@@ -130,7 +130,8 @@ def test_measure_refuses_unknown_work_to_remove(tmp_path):
 def test_throughput_script_prints_its_measurements(tmp_path):
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmarks", "throughput.py"), "--synthetic_shape=8,8,1",
-         "--num_labeled=10", "--batch_size=100", "--classifier_units=128", "--discriminator_units=128",
+         "--method=triple_gan", "--architecture=mlp", "--num_labeled=10", "--batch_size=100",
+         "--classifier_units=128", "--discriminator_units=128",
          "--generator_units=64", "--latent_dim=4", "--steps=3", "--warmup=1", "--matmul_size=128",
          "--remove=noise,input_pipeline", "--matmul_shapes"],
         env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)

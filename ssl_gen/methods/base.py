@@ -78,8 +78,15 @@ def apply_gradients(tape, loss, network, optimizer):
     variables = network.trainable_variables
     gradients = tape.gradient(loss, variables)
     if replicas > 1:
-        gradients = [gradient / replicas for gradient in gradients]
+        gradients = [_divided(gradient, replicas) for gradient in gradients]
     optimizer.apply_gradients(zip(gradients, variables))
+
+
+def _divided(gradient, replicas):
+    # A lookup (the class-conditional batch norm's tf.gather) gives sparse IndexedSlices gradients.
+    if isinstance(gradient, tf.IndexedSlices):
+        return tf.IndexedSlices(gradient.values / replicas, gradient.indices, gradient.dense_shape)
+    return gradient / replicas
 
 
 def step_seeds(iterations, count):

@@ -46,10 +46,10 @@ class Config:
                            "data order.")
     validation_size: int = setting(-1, "Training images held out to choose settings, never trained on: -1 is "
                                        "10 % of them (at most 5,000), 0 none. Saved as validation_indices.npy.")
-    method: str = setting("triple_gan", "Semi-supervised method: triple_gan, improved_gan, ssvae_m2, "
-                                        "pseudo_label or joint (ssl_gen/methods); each has its own settings.")
+    method: str = setting("joint", "Semi-supervised method: joint, triple_gan, improved_gan, ssvae_m2 or "
+                                   "pseudo_label (ssl_gen/methods); each has its own settings.")
     # Optimisation
-    train_steps: int = setting(50000, "Training steps (one update of each network).")
+    train_steps: int = setting(30000, "Training steps (one update of each network).")
     epochs: float = setting(0.0, "If > 0, train this many passes over the unlabeled set instead of "
                                  "--train_steps.")
     batch_size: int = setting(100, "Unlabeled (and generated) images per step; the labeled batch is "
@@ -58,9 +58,9 @@ class Config:
     adam_beta1: float = setting(0.5, "Adam beta_1.")
     # improved-gan adds 1e-8 inside the square root: about 1e-4 outside.
     adam_epsilon: float = setting(1e-4, "Adam epsilon.")
-    lr_decay_start: float = setting(0.5, "Fraction of training after which the learning rate decays linearly "
+    lr_decay_start: float = setting(1.0, "Fraction of training after which the learning rate decays linearly "
                                          "to 0.")
-    lr_warmup_steps: int = setting(0, "Steps over which every learning rate rises linearly to its full value "
+    lr_warmup_steps: int = setting(1000, "Steps over which every learning rate rises linearly to its full value "
                                       "(0: none).")
     # Runtime
     eval_every: int = setting(2000, "Evaluate (validation error, sample grid, metrics.csv row) every this "
