@@ -12,7 +12,8 @@ SMALL = os.environ.get("SSL_GEN_NOTEBOOK_BUDGET", "full") == "small"
 DATA_PATH = os.environ.get("SSL_GEN_DATA_PATH", "../../shared/data/mnist.npz")
 RUN_DIR = os.environ.get("SSL_GEN_NOTEBOOK_RUN", "../runs/notebook_mnist100")
 BUDGET = (dict(train_steps=40, eval_every=20, checkpoint_every=20, log_every=10, warmup_steps=20, ema_decay=0.9,
-               classifier_units=(100, 50), discriminator_units=(100, 50), generator_units=(100,))
+               lr_warmup_steps=0, classifier_units=(100, 50), generator_units=(100,),
+               generator_channels=(16, 8, 4), discriminator_channels=(8, 16))
           if SMALL else dict(train_steps=6000, eval_every=1000))
 
 
