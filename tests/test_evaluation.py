@@ -69,6 +69,22 @@ def test_real_data_floor_is_near_perfect(small_data, tiny_evaluator):
     assert floor["diversity_ratio"] == pytest.approx(1.0, abs=0.25)
 
 
+def test_the_brief_comparison_during_training_agrees_with_the_full_report(small_data, tiny_evaluator):
+    images = image_conversion.to_model_range(small_data.x_test).numpy()
+    half = len(images) // 2
+    reference = tiny_evaluator.features(images[half:])
+    args = (tiny_evaluator, images[:half], small_data.y_test[:half], reference, small_data.y_test[half:], 10)
+    full, brief = generator_metrics.compare(*args), generator_metrics.compare_in_brief(*args)
+    assert set(brief) == {"conditional_accuracy", "fid", "diversity_ratio"}
+    for name, value in brief.items():
+        assert value == pytest.approx(full[name], rel=1e-9)
+    # A class with one reference image has no spread: it is left out of the ratio, not divided by zero.
+    lone = small_data.y_test[half:].copy()
+    lone[lone == 3] = 4
+    lone[0] = 3
+    assert np.isfinite(generator_metrics.compare_in_brief(*args[:4], lone, 10)["diversity_ratio"])
+
+
 def test_evaluate_run_writes_the_full_report(small_data, mnist_small_path, tiny_evaluator, tmp_path):
     run_dir = tmp_path / "run"
     train.run(tiny_config(run_dir, mnist_small_path, train_steps=3))
@@ -126,3 +142,5 @@ def test_training_logs_conditional_accuracy_with_an_evaluator(small_data, mnist_
     metrics = train.run(tiny_config(tmp_path / "run", mnist_small_path, train_steps=3,
                                     evaluator_dir=str(evaluator_dir)))
     assert 0.0 <= metrics["eval/conditional_accuracy"] <= 1.0
+    # With a validation split G is judged against it as evaluate.py does: FID can be followed in training.
+    assert metrics["eval/fid"] > 0 and metrics["eval/diversity_ratio"] > 0

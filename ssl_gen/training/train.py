@@ -22,7 +22,8 @@ from ssl_gen.training.trainer import Trainer
 INIT_BATCH = 500  # improved-gan initialises weight norm from 500 training images.
 # The init draw's own numpy stream, apart from the split's.
 _INIT_STREAM = 2
-TRAINING_SAMPLES_PER_CLASS = 50  # A cheap conditional accuracy; experiments/evaluate.py uses 1,000.
+# Without a validation split, a cheap conditional accuracy; experiments/evaluate.py uses 1,000 per class.
+TRAINING_SAMPLES_PER_CLASS = 50
 
 
 def run(config):
@@ -62,10 +63,12 @@ def run(config):
     tensorboard = TensorBoard(run_dir) if chief else None
     final_metrics = {}
 
+    reference = _ValidationFeatures(evaluator, data, split.validation)
+
     def evaluate(step):
         final_metrics.clear()
         final_metrics.update(evaluate_during_training(method, data, split.validation, run_dir, step,
-                                                      tensorboard, evaluator))
+                                                      tensorboard, evaluator, reference))
         return final_metrics
 
     def make_dataset(seed, input_context=None):
@@ -105,9 +108,14 @@ def _refuse_changes_the_method_cannot_adopt(config, changes):
                           f"saved with {trained}); keep {trained} or use a new --output_dir")
 
 
-def evaluate_during_training(method, data, validation_indices, run_dir, step, tensorboard, evaluator=None):
-    """Cheap metrics on the validation images for the training log, and a sample grid PNG (one row per
-    class). Without a validation split only the generator is judged."""
+def evaluate_during_training(method, data, validation_indices, run_dir, step, tensorboard, evaluator=None,
+                             reference=None):
+    """Metrics on the validation images for the training log, and a sample grid PNG (one row per class).
+
+    With an evaluator, G is judged as experiments/evaluate.py --split=validation judges it (as many draws
+    as validation images, FID, diversity and conditional accuracy in the evaluator's features), so FID
+    can be followed over training. Without a validation split only G's conditional accuracy is logged.
+    """
     metrics = {}
     if len(validation_indices):
         images, labels = data.x_train[validation_indices], data.y_train[validation_indices]
@@ -116,14 +124,35 @@ def evaluate_during_training(method, data, validation_indices, run_dir, step, te
             metrics["eval/validation_error_without_average"] = classifier_metrics.error_rate(
                 method.classify_without_average, images, labels)
     if evaluator is not None:
-        images, labels = generator_metrics.generate_per_class(method, data.spec.num_classes,
-                                                              TRAINING_SAMPLES_PER_CLASS, seed=step)
-        metrics["eval/conditional_accuracy"] = generator_metrics.conditional_accuracy(evaluator, images, labels)
+        metrics.update(_generator_metrics(method, data.spec.num_classes, step, evaluator, reference))
     grid = sample_images.class_grid(method, data.spec.num_classes)
     os.makedirs(os.path.join(run_dir, "samples"), exist_ok=True)
     sample_images.save_png(os.path.join(run_dir, "samples", f"step_{step:06d}.png"), grid)
     tensorboard.image(step, "samples/by_class", grid)
     return metrics
+
+
+def _generator_metrics(method, num_classes, step, evaluator, reference):
+    if reference is None or reference.features is None:
+        images, labels = generator_metrics.generate_per_class(method, num_classes, TRAINING_SAMPLES_PER_CLASS,
+                                                              seed=step)
+        return {"eval/conditional_accuracy": generator_metrics.conditional_accuracy(evaluator, images, labels)}
+    per_class = max(1, len(reference.labels) // num_classes)
+    images, labels = generator_metrics.generate_per_class(method, num_classes, per_class, seed=step)
+    judged = generator_metrics.compare_in_brief(evaluator, images, labels, reference.features,
+                                                reference.labels, num_classes)
+    return {f"eval/{name}": value for name, value in judged.items()}
+
+
+class _ValidationFeatures:
+    """The evaluator's features of the validation images, computed once per run (None without them)."""
+
+    def __init__(self, evaluator, data, validation_indices):
+        self.features = self.labels = None
+        if evaluator is not None and len(validation_indices):
+            images = image_conversion.to_model_range(data.x_train[validation_indices]).numpy()
+            self.features = evaluator.features(images)
+            self.labels = np.asarray(data.y_train[validation_indices])
 
 
 def _find_evaluator(config, data):
