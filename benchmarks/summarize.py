@@ -23,12 +23,12 @@ from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import plots, report as report_lib
 from ssl_gen.training.metrics_log import METRICS_FILE, read_scalars
 
-flags.DEFINE_string("plot", None, "Write the validation-error-versus-time curve of all runs to this PNG.")
+flags.DEFINE_string("plot", None, "Write the validation error (and G's FID, where logged) of all runs against time and steps to this PNG.")
 flags.DEFINE_enum("table", "runs", ["runs", "methods", "curve", "rates", "generator"],
                   "runs: time to accuracy; methods: classifier and generator metrics side by side; curve: "
-                  "validation error at every --curve_every steps, one row per run; rates: the training speed "
-                  "logged every --log_every steps (TensorBoard's perf/steps_per_second), median and "
-                  "10th-90th percentile, one row per run; generator: pairs of runs, G and the same G "
+                  "validation error (and G's FID, where logged) at every --curve_every steps, one row per "
+                  "run; rates: the training speed logged every --log_every steps (TensorBoard's "
+                  "perf/steps_per_second), median and 10th-90th percentile, one row per run; generator: pairs of runs, G and the same G "
                   "trained with all labels, their conditional accuracy and FID at each latent scale both "
                   "were judged at, and the FID ratio; with several pairs (seeds), also each scale's mean "
                   "± std over them.")
@@ -40,6 +40,7 @@ flags.DEFINE_enum("split", "test", report_lib.SPLITS, "--table=generator: read t
                   "(evaluate.py --split); choose settings on validation, report them on test.")
 
 VALIDATION_ERROR = "eval/validation_error"
+FID = "eval/fid"
 
 
 def two_sigma(error, count):
@@ -114,20 +115,23 @@ def _print_methods(summaries):
 
 
 def _print_curve(run_dirs, every):
-    """Validation error (%) of each run at the evaluations whose step is a multiple of `every`, for
-    comparing runs step by step (a run resumed several times has one row per evaluation in metrics.csv)."""
-    errors = {}
-    for run_dir in run_dirs:
-        rows = plots.read_metrics(os.path.join(run_dir, METRICS_FILE))
-        errors[run_dir] = {int(row["step"]): 100 * float(row[VALIDATION_ERROR]) for row in rows
-                           if int(row["step"]) % every == 0 and row.get(VALIDATION_ERROR)}
-    steps = sorted(set().union(*errors.values()))
+    """Validation error (%) of each run at the evaluations whose step is a multiple of `every`, and G's
+    FID on validation where the run logged it, for comparing runs step by step (a run resumed several
+    times has one row per evaluation in metrics.csv)."""
     names = run_names(run_dirs)
+    lines = {}
+    for run_dir in run_dirs:
+        rows = [row for row in plots.read_metrics(os.path.join(run_dir, METRICS_FILE))
+                if int(row["step"]) % every == 0]
+        for column, label, scale, digits in ((VALIDATION_ERROR, "(%)", 100, 2), (FID, "FID", 1, 1)):
+            values = {int(row["step"]): f"{scale * float(row[column]):.{digits}f}" for row in rows if row.get(column)}
+            if values or column == VALIDATION_ERROR:
+                lines[f"{names[run_dir]} {label}"] = values
+    steps = sorted(set().union(*lines.values()))
     print("| step (k) | " + " | ".join(f"{step / 1000:g}" for step in steps) + " |")
     print("|---|" + "---|" * len(steps))
-    for run_dir, by_step in errors.items():
-        cells = [f"{by_step[step]:.2f}" if step in by_step else "" for step in steps]
-        print(f"| {names[run_dir]} (%) | " + " | ".join(cells) + " |")
+    for name, by_step in lines.items():
+        print(f"| {name} | " + " | ".join(by_step.get(step, "") for step in steps) + " |")
 
 
 def run_names(run_dirs):

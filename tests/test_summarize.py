@@ -11,14 +11,17 @@ from ssl_gen.training import metrics_log
 from tests.conftest import ROOT, SUBPROCESS_ENV, tiny_config
 
 
-def _fake_run(run_dir, last_step, report_step):
+def _fake_run(run_dir, last_step, report_step, fids=None):
     os.makedirs(run_dir)
     with open(run_dir / "config.json", "w") as file:
         file.write(tiny_config(run_dir, "unused.npz").to_json())
     with open(run_dir / "metrics.csv", "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["step", "wall_time", "eval/validation_error"])
-        writer.writerows([[last_step // 2, 60.0, 0.05], [last_step, 120.0, 0.0178]])
+        rows = [[last_step // 2, 60.0, 0.05], [last_step, 120.0, 0.0178]]
+        if fids:
+            rows = [row + [fid] for row, fid in zip(rows, fids)]
+        writer.writerow(["step", "wall_time", "eval/validation_error"] + (["eval/fid"] if fids else []))
+        writer.writerows(rows)
     with open(run_dir / "eval.json", "w") as file:
         json.dump({"test_error": 0.0348, "num_test_images": 10000, "step": report_step}, file)
 
@@ -56,6 +59,15 @@ def test_curve_table_has_one_row_per_run_and_blanks_where_a_run_did_not_reach(tm
     assert lines[0] == "| step (k) | 0.4 | 0.8 |"
     assert lines[2] == "| long (%) | 5.00 | 1.78 |"
     assert lines[3] == "| short (%) | 1.78 |  |"
+
+
+def test_curve_table_adds_the_fid_of_runs_that_logged_it(tmp_path):
+    _fake_run(tmp_path / "joint", last_step=800, report_step=800, fids=[40.25, 6.5])
+    _fake_run(tmp_path / "classifier", last_step=800, report_step=800)
+    lines = _summarize(tmp_path / "joint", tmp_path / "classifier",
+                       flags=("--table=curve", "--curve_every=400")).strip().splitlines()
+    assert lines[2:] == ["| joint (%) | 5.00 | 1.78 |", "| joint FID | 40.2 | 6.5 |",
+                         "| classifier (%) | 5.00 | 1.78 |"]
 
 
 def test_rates_table_reads_tensorboard_and_a_resume_overrides_the_steps_it_repeats(tmp_path):

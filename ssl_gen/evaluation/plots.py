@@ -1,4 +1,4 @@
-"""Curves from metrics.csv: validation error against wall time and against steps."""
+"""Curves from metrics.csv: validation error and G's FID against wall time and against steps."""
 
 import csv
 
@@ -16,24 +16,33 @@ def read_metrics(path):
         return list(csv.DictReader(file))
 
 
+# (metrics.csv column, axis label, scale to the plotted unit): the curves a run can have.
+CURVES = (("eval/validation_error", "validation error (%)", 100.0),
+          ("eval/fid", "G's FID on validation", 1.0))
+
+
 def plot_validation_error(metrics_paths, output_path, labels=None):
-    """One line per run: validation error (%) against wall-clock minutes and steps, log scale."""
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for index, path in enumerate(metrics_paths):
-        rows = [row for row in read_metrics(path) if row.get("eval/validation_error")]
-        error = [100.0 * float(row["eval/validation_error"]) for row in rows]
-        label = labels[index] if labels else path
-        axes[0].plot([float(row["wall_time"]) / 60.0 for row in rows], error, label=label)
-        axes[1].plot([int(row["step"]) for row in rows], error, label=label)
-    for ax, xlabel in zip(axes, ("wall time (minutes)", "training step")):
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("validation error (%)")
-        ax.set_yscale("log")
-        # Plain numbers (0.8, 1, 2) on the log axis, not matplotlib's default 8 × 10^-1.
-        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-        ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize="small")
+    """One line per run, against wall-clock minutes and against steps, log scale: validation error and,
+    in a second row when any run logged it, G's FID on the validation images."""
+    runs = [read_metrics(path) for path in metrics_paths]
+    curves = [curve for curve in CURVES if any(row.get(curve[0]) for rows in runs for row in rows)]
+    figure, axes = plt.subplots(len(curves), 2, figsize=(10, 4 * len(curves)), squeeze=False)
+    for (column, ylabel, scale), row_axes in zip(curves, axes):
+        for index, rows in enumerate(runs):
+            rows = [row for row in rows if row.get(column)]
+            values = [scale * float(row[column]) for row in rows]
+            label = labels[index] if labels else metrics_paths[index]
+            row_axes[0].plot([float(row["wall_time"]) / 60.0 for row in rows], values, label=label)
+            row_axes[1].plot([int(row["step"]) for row in rows], values, label=label)
+        for ax, xlabel in zip(row_axes, ("wall time (minutes)", "training step")):
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            ax.set_yscale("log")
+            # Plain numbers (0.8, 1, 2) on the log axis, not matplotlib's default 8 × 10^-1.
+            ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+            ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+            ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(output_path, dpi=100)
     plt.close(figure)
