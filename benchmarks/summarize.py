@@ -23,15 +23,16 @@ from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import plots, report as report_lib
 from ssl_gen.training.metrics_log import METRICS_FILE, read_scalars
 
-flags.DEFINE_string("plot", None, "Write the validation error (and G's FID, where logged) of all runs against time and steps to this PNG.")
+flags.DEFINE_string("plot", None, "Write the validation error (and G's FID, where logged) of all runs "
+                    "against time and steps to this PNG.")
 flags.DEFINE_enum("table", "runs", ["runs", "methods", "curve", "rates", "generator"],
                   "runs: time to accuracy; methods: classifier and generator metrics side by side; curve: "
                   "validation error (and G's FID, where logged) at every --curve_every steps, one row per "
                   "run; rates: the training speed logged every --log_every steps (TensorBoard's "
-                  "perf/steps_per_second), median and 10th-90th percentile, one row per run; generator: pairs of runs, G and the same G "
-                  "trained with all labels, their conditional accuracy and FID at each latent scale both "
-                  "were judged at, and the FID ratio; with several pairs (seeds), also each scale's mean "
-                  "± std over them.")
+                  "perf/steps_per_second), median and 10th-90th percentile, one row per run; generator: "
+                  "pairs of runs, G and the same G trained with all labels, their conditional accuracy and "
+                  "FID at each latent scale both were judged at, and the FID ratio; with several pairs "
+                  "(seeds), also each scale's mean ± std over them.")
 flags.DEFINE_integer("curve_every", 4000, "Steps between the columns of --table=curve.", lower_bound=1)
 flags.DEFINE_integer("candidates", 1, "--table=generator: read the reports of evaluate.py's best-of-K "
                      "sampler (eval_best_of_K*.json, in both runs of a pair) instead of G's own draws.",
