@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Train and evaluate one MNIST run: benchmarks/mnist.sh LABELS SEED [extra train.py flags]
 # Resumable: rerunning the same command continues from the run's last checkpoint.
+# MNIST_NPZ names the data file (default ../shared/data/mnist.npz); Fashion-MNIST's runs the same way.
 # The protocol is in the script: seeds 1-99 are for development and are judged on the run's validation
 # split only (eval_validation.json); seeds >= 101 are for reporting and are judged on the test set
 # (eval.json, with the validation error beside it), once, after training. JUDGE=0 trains only, for a
