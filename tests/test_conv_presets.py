@@ -113,6 +113,8 @@ def test_the_joint_method_plays_c_s_game_as_the_consistency_preset_does():
     # Joint's C is the validated C: its own defaults are the consistency preset's values.
     own = methods.get_class("joint").Settings()
     shared = {name: value for name, value in presets.get("consistency").items() if hasattr(own, name)}
+    # One term on top, chosen on validation: C also learns from the conditional G's samples (R_p).
+    assert own.classifier_generated_weight == 1.0 and "classifier_generated_weight" not in shared
     assert {"augment_shift", "augment_rotation", "unlabeled_consistency_weight", "generator_adam_beta1"} <= set(shared)
     assert {name: getattr(own, name) for name in shared} == shared
     # ... and its run-level values are the defaults' (the default's G and D are the conditional conv ones).

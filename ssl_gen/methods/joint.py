@@ -7,8 +7,8 @@ helping the other.
 - D(x, y) (the projection discriminator of cGAN-PD) takes the unlabeled images with the averaged C's
   confident labels as real pairs, G's (G(z, y), y) as fake; G(z, y) learns through D alone. Better labels
   from C make G's classes right (the pseudo-labelled real pairs of Triple-GAN-V2 and S3GAN).
-- C learns from G's samples with the labels G drew them for (Triple-GAN's R_p), ramped in after
-  `warmup_steps`, once G follows its labels.
+- C learns from G's samples with the labels G drew them for (Triple-GAN's R_p, weight 1), ramped in
+  over `warmup_steps` after the first `warmup_steps`, once G follows its labels.
 Learned from taufikxu/Triple-GAN (D's real pairs, the hinge loss, C's R_p) and openai/improved-gan.
 The classifier used for evaluation and export is an exponential moving average of C.
 """
@@ -34,6 +34,9 @@ class Settings(parts.ClassifierGameSettings):
     augment_scale: float = redefault(parts.AugmentationSettings, "augment_scale", 0.1)
     unlabeled_consistency_weight: float = redefault(parts.AugmentationSettings, "unlabeled_consistency_weight", 1.0)
     generator_adam_beta1: float = redefault(parts.FeatureMatchingGameSettings, "generator_adam_beta1", 0.0)
+    # R_p on the conditional G's samples: validation chose weight 1 (docs/RESULTS.md).
+    classifier_generated_weight: float = redefault(parts.FeatureMatchingGameSettings,
+                                                   "classifier_generated_weight", 1.0)
 
     conditional_learning_rate: float = setting(2e-4, "Adam learning rate of the conditional G and its D(x, y).")
     conditional_adam_beta1: float = setting(0.5, "Adam beta_1 of the conditional G and its D(x, y).")
