@@ -29,6 +29,9 @@ def fit(output_dir, preset="", **settings):
         e.g. data_path="mnist.npz", num_labeled=100, method="improved_gan", augment_shift=2.
     Returns:
       The trained `Model`.
+    Raises:
+      ssl_gen.errors.Stopped: Ctrl-C (or SIGTERM) stopped training after saving a checkpoint; calling
+        `fit` again resumes, `load(output_dir)` gives the model as it stands.
     """
     values = {**(presets.get(preset) if preset else {}), **settings}
     train.run(config_lib.build(output_dir=output_dir, preset=preset, **values))

@@ -15,3 +15,12 @@ class ConfigError(SslGenError):
 
 class TrainingError(RuntimeError):
     """Training cannot continue (for example, a loss became NaN)."""
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM stopped training after it saved a checkpoint; rerunning resumes there."""
+
+    def __init__(self, signal_name, step):
+        super().__init__(f"{signal_name} received: saved a checkpoint at step {step} and stopped; run the same "
+                         "command again to resume")
+        self.signal_name, self.step = signal_name, step

@@ -2,6 +2,7 @@
 
 import dataclasses
 import functools
+import signal
 import sys
 
 from absl import flags
@@ -10,7 +11,7 @@ from ssl_gen import methods, settings
 from ssl_gen.models import architectures
 from ssl_gen.training import config as config_lib, presets
 from ssl_gen.training.config import Config
-from ssl_gen.errors import SslGenError, TrainingError
+from ssl_gen.errors import SslGenError, Stopped, TrainingError
 
 
 def _flag_table():
@@ -69,7 +70,7 @@ def config_from_flags(values):
 
 def reporting_user_errors(main):
     """Wraps an absl `main`: an error the user can act on ends the script with its message (exit 1)
-    instead of a traceback that buries it."""
+    instead of a traceback that buries it; a training stopped by a signal exits with 128 + its number."""
 
     @functools.wraps(main)
     def wrapped(argv):
@@ -77,5 +78,9 @@ def reporting_user_errors(main):
             return main(argv)
         except (SslGenError, TrainingError) as error:
             sys.exit(f"{type(error).__name__}: {error}")
+        except Stopped as stop:
+            # The shell's status for a process a signal ended (130, 143): `set -e` scripts stop there.
+            print(stop, file=sys.stderr)
+            sys.exit(128 + signal.Signals[stop.signal_name].value)
 
     return wrapped

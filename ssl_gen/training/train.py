@@ -12,7 +12,7 @@ from ssl_gen import data as data_lib
 from ssl_gen import methods
 from ssl_gen.training import distribute, runs
 from ssl_gen.data import images as image_conversion
-from ssl_gen.errors import ConfigError
+from ssl_gen.errors import ConfigError, Stopped
 from ssl_gen.evaluation import classifier_metrics, generator_metrics
 from ssl_gen.evaluation import evaluator as evaluator_lib
 from ssl_gen.evaluation import images as sample_images
@@ -27,7 +27,8 @@ TRAINING_SAMPLES_PER_CLASS = 50
 
 
 def run(config):
-    """Trains (or resumes) the run in `config.output_dir`. Returns the final evaluation metrics."""
+    """Trains (or resumes) the run in `config.output_dir`. Returns the final evaluation metrics; raises
+    `Stopped` when SIGINT or SIGTERM ended training early (after saving a checkpoint)."""
     _show_progress()
     config.validate()
     # First: MultiWorkerMirroredStrategy must exist before any other TensorFlow op runs.
@@ -89,7 +90,11 @@ def run(config):
                         changes, config_lib.CHANGES_FILE)
         if chief:
             config_lib.record_changes(run_dir, changes, start_step)
-    trainer.fit(total_steps, start_step)
+    stopped_by = trainer.fit(total_steps, start_step)
+    if stopped_by is not None:
+        # Not the end of the run: a caller must not judge it as finished (benchmarks/mnist.sh would read
+        # the test set next).
+        raise Stopped(stopped_by, int(trainer.step.numpy()))
     return final_metrics
 
 
