@@ -3,6 +3,7 @@ reporting seeds (>= 101) on the test set once, after training."""
 
 import json
 import os
+import signal
 import subprocess
 
 import pytest
@@ -45,13 +46,19 @@ def test_judge_0_trains_and_reads_neither_split(tmp_path, mnist_small_path):
 def test_a_reporting_run_stopped_by_sigterm_is_not_judged(tmp_path, mnist_small_path):
     run_dir = tmp_path / "run"
     env = {**SUBPROCESS_ENV, "MNIST_NPZ": mnist_small_path, "RUN_DIR": str(run_dir)}
+    # Its own process group, so a failing assertion cannot leave the 100,000-step training running.
     script = subprocess.Popen(["bash", os.path.join(ROOT, "benchmarks", "mnist.sh"), "20", "101",
                                "--train_steps=100000", "--eval_every=100000", "--log_every=5", *TINY_FLAGS],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    while "step 5/" not in script.stdout.readline():
-        assert script.poll() is None
-    # The training process alone, as a queue's kill or a machine's shutdown reaches it.
-    subprocess.run(["pkill", "-TERM", "-f", f"output_dir={run_dir}"], check=True)
-    output = script.communicate(timeout=180)[0]
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True)
+    try:
+        while "step 5/" not in script.stdout.readline():
+            assert script.poll() is None
+        # The training process alone, as a queue's kill or a machine's shutdown reaches it.
+        subprocess.run(["pkill", "-TERM", "-f", f"output_dir={run_dir}"], check=True)
+        output = script.communicate(timeout=180)[0]
+    finally:
+        if script.poll() is None:
+            os.killpg(script.pid, signal.SIGKILL)
     assert script.returncode == 143, output[-3000:]
     assert (run_dir / "checkpoints").is_dir() and not list(run_dir.glob("eval*.json"))
