@@ -46,11 +46,8 @@ def compare(evaluator, images, labels, reference_features, reference_labels, num
     """Metrics of (images, labels) against the reference set's features and labels."""
     features = evaluator.features(images)
     kid_mean, kid_std = distances.kid(features, reference_features, num_subsets=kid_subsets)
-    intra, diversity = [], []
-    for k in range(num_classes):
-        mine, theirs = features[labels == k], reference_features[reference_labels == k]
-        intra.append(distances.fid(mine, theirs))
-        diversity.append(mean_pairwise_distance(mine) / mean_pairwise_distance(theirs))
+    intra = [distances.fid(features[labels == k], reference_features[reference_labels == k])
+             for k in range(num_classes)]
     predictions = evaluator.predict(images)
     return {"conditional_accuracy": float(np.mean(predictions == labels)),
             "conditional_accuracy_per_class": accuracy_per_class(predictions, labels, num_classes),
@@ -58,23 +55,29 @@ def compare(evaluator, images, labels, reference_features, reference_labels, num
             "kid": kid_mean, "kid_std": kid_std,
             "intra_fid": float(np.mean(intra)),
             "intra_fid_per_class": [float(value) for value in intra],
-            # 1.0: samples of a class are as spread out as real images of it; near 0: mode collapse.
-            "diversity_ratio": float(np.mean(diversity))}
+            "diversity_ratio": diversity_ratio(features, labels, reference_features, reference_labels,
+                                               num_classes)}
+
+
+def diversity_ratio(features, labels, reference_features, reference_labels, num_classes):
+    """Mean over classes of the samples' spread over the real images' spread (NaN if no class has two
+    images on each side); 1.0: as spread out as real images of the class, near 0: mode collapse."""
+    # A class needs two images on each side for a spread; a small validation split may lack them.
+    spread = [k for k in range(num_classes) if min(np.sum(labels == k), np.sum(reference_labels == k)) >= 2]
+    ratios = [mean_pairwise_distance(features[labels == k])
+              / mean_pairwise_distance(reference_features[reference_labels == k]) for k in spread]
+    return float(np.mean(ratios)) if ratios else float("nan")
 
 
 def compare_in_brief(evaluator, images, labels, reference_features, reference_labels, num_classes):
     """Conditional accuracy, FID and diversity ratio of `compare`, without KID and intra-FID: cheap
     enough to follow during training."""
     features = evaluator.features(images)
-    # A class needs two images on each side for a spread; a small validation split may lack them.
-    spread = [k for k in range(num_classes) if min(np.sum(labels == k), np.sum(reference_labels == k)) >= 2]
-    diversity = [mean_pairwise_distance(features[labels == k])
-                 / mean_pairwise_distance(reference_features[reference_labels == k]) for k in spread]
     brief = {"conditional_accuracy": conditional_accuracy(evaluator, images, labels),
-             "fid": distances.fid(features, reference_features)}
-    if diversity:
-        brief["diversity_ratio"] = float(np.mean(diversity))
-    return brief
+             "fid": distances.fid(features, reference_features),
+             "diversity_ratio": diversity_ratio(features, labels, reference_features, reference_labels,
+                                                num_classes)}
+    return {name: value for name, value in brief.items() if not np.isnan(value)}
 
 
 def generator_report(method, evaluator, x_real, y_real, num_classes, seed=0):

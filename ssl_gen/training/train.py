@@ -64,7 +64,7 @@ def run(config):
     tensorboard = TensorBoard(run_dir) if chief else None
     final_metrics = {}
 
-    reference = _ValidationFeatures(evaluator, data, split.validation)
+    reference = _validation_reference(evaluator, data, split.validation)
 
     def evaluate(step):
         final_metrics.clear()
@@ -138,26 +138,25 @@ def evaluate_during_training(method, data, validation_indices, run_dir, step, te
 
 
 def _generator_metrics(method, num_classes, step, evaluator, reference):
-    if reference is None or reference.features is None:
+    if reference is None:
         images, labels = generator_metrics.generate_per_class(method, num_classes, TRAINING_SAMPLES_PER_CLASS,
                                                               seed=step)
         return {"eval/conditional_accuracy": generator_metrics.conditional_accuracy(evaluator, images, labels)}
-    per_class = max(1, len(reference.labels) // num_classes)
+    reference_features, reference_labels = reference
+    per_class = max(1, len(reference_labels) // num_classes)
     images, labels = generator_metrics.generate_per_class(method, num_classes, per_class, seed=step)
-    judged = generator_metrics.compare_in_brief(evaluator, images, labels, reference.features,
-                                                reference.labels, num_classes)
+    judged = generator_metrics.compare_in_brief(evaluator, images, labels, reference_features, reference_labels,
+                                                num_classes)
     return {f"eval/{name}": value for name, value in judged.items()}
 
 
-class _ValidationFeatures:
-    """The evaluator's features of the validation images, computed once per run (None without them)."""
-
-    def __init__(self, evaluator, data, validation_indices):
-        self.features = self.labels = None
-        if evaluator is not None and len(validation_indices):
-            images = image_conversion.to_model_range(data.x_train[validation_indices]).numpy()
-            self.features = evaluator.features(images)
-            self.labels = np.asarray(data.y_train[validation_indices])
+def _validation_reference(evaluator, data, validation_indices):
+    """The evaluator's features of the validation images and their labels, computed once per run; None
+    without an evaluator or a validation split."""
+    if evaluator is None or not len(validation_indices):
+        return None
+    images = image_conversion.to_model_range(data.x_train[validation_indices]).numpy()
+    return evaluator.features(images), np.asarray(data.y_train[validation_indices])
 
 
 def _find_evaluator(config, data):
