@@ -17,10 +17,11 @@ import os
 import numpy as np
 from absl import app, flags
 
-from ssl_gen.training import cli
+from ssl_gen import data as data_lib
+from ssl_gen.training import cli, runs
 from ssl_gen.training import config as config_lib
 from ssl_gen.errors import ConfigError
-from ssl_gen.evaluation import plots, report as report_lib
+from ssl_gen.evaluation import images as grids, plots, report as report_lib
 from ssl_gen.training.metrics_log import METRICS_FILE, read_scalars
 
 flags.DEFINE_string("plot", None, "Write the validation error (and G's FID, where logged) of all runs "
@@ -39,6 +40,9 @@ flags.DEFINE_integer("candidates", 1, "--table=generator: read the reports of ev
                      lower_bound=1)
 flags.DEFINE_enum("split", "test", report_lib.SPLITS, "--table=generator: read the reports on this split "
                   "(evaluate.py --split); choose settings on validation, report them on test.")
+
+flags.DEFINE_string("grids", None, "Write G's samples of each run (evaluate.py's samples_by_class.png of "
+                    "--split) side by side to this PNG, real validation images of the first run leftmost.")
 
 VALIDATION_ERROR = "eval/validation_error"
 FID = "eval/fid"
@@ -228,8 +232,31 @@ def _print_generator_means(rows_by_scale):
               f"{ratio.mean():.2f} ± {ratio.std():.2f} | {met} of {len(rows)} |")
 
 
+def write_grids(run_dirs, path, split="test"):
+    """Real validation images (the first run's), then each run's class grid from evaluate.py, in order."""
+    folder = report_lib.report_name(split=split)
+    panels = []
+    for run_dir in run_dirs:
+        png = os.path.join(run_dir, folder, "samples_by_class.png")
+        if not os.path.exists(png):
+            raise ConfigError(f"no {png}: run python experiments/evaluate.py --output_dir={run_dir} "
+                              f"--split={split} first")
+        panels.append(grids.read_png(png))
+    config = config_lib.load(run_dirs[0])
+    data = runs.load_data(config)
+    held_out = data_lib.load_validation(run_dirs[0])
+    per_class = panels[0].shape[1] // data.spec.image_shape[1]
+    real = grids.real_class_grid(data.x_train[held_out].reshape((-1,) + tuple(data.spec.image_shape)),
+                                 data.y_train[held_out], data.spec.num_classes, per_class)
+    grids.save_png(path, grids.side_by_side([real] + panels))
+
+
 def main(argv):
     run_dirs = argv[1:]
+    if flags.FLAGS.grids:
+        write_grids(run_dirs, flags.FLAGS.grids, flags.FLAGS.split)
+        print(f"wrote {flags.FLAGS.grids}: real validation images, then {', '.join(run_names(run_dirs).values())}")
+        return
     if flags.FLAGS.table == "generator":
         _print_generator(run_dirs)
         return

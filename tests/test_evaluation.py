@@ -10,6 +10,7 @@ from ssl_gen.training import train
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError
 from ssl_gen.evaluation import classifier_metrics, generator_metrics, report
+from ssl_gen.evaluation import images as sample_images
 from ssl_gen.evaluation import evaluator as evaluator_lib
 from tests.conftest import tiny_config
 
@@ -144,3 +145,9 @@ def test_training_logs_conditional_accuracy_with_an_evaluator(small_data, mnist_
     assert 0.0 <= metrics["eval/conditional_accuracy"] <= 1.0
     # With a validation split G is judged against it as evaluate.py does: FID can be followed in training.
     assert metrics["eval/fid"] > 0 and metrics["eval/diversity_ratio"] > 0
+
+
+def test_side_by_side_names_the_shapes_of_grids_that_cannot_stand_together():
+    grids = [np.zeros((28, 56, 1), np.uint8), np.zeros((56, 56, 1), np.uint8)]
+    with pytest.raises(ValueError, match=r"received \(height, channels\) \[\(28, 1\), \(56, 1\)\]"):
+        sample_images.side_by_side(grids)

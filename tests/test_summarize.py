@@ -7,6 +7,10 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
+from ssl_gen.data import split
+from ssl_gen.evaluation import images
 from ssl_gen.training import metrics_log
 from tests.conftest import ROOT, SUBPROCESS_ENV, tiny_config
 
@@ -93,3 +97,30 @@ def test_runs_sharing_a_directory_name_are_told_apart_by_their_parent(tmp_path):
                        flags=["--table=curve", "--curve_every=1000"])
     names = [line.split(" (%)")[0].lstrip("| ") for line in table.splitlines() if "(%)" in line]
     assert names == ["alone/s1", "native/s1", "s2"]
+
+
+def test_grids_put_real_validation_images_left_of_each_runs_samples_and_name_a_missing_grid(tmp_path,
+                                                                                          mnist_small_path):
+    runs = []
+    for name, shade in (("a", 100), ("b", 200)):  # one flat grey per run, so each panel is recognisable
+        run_dir = tmp_path / name
+        os.makedirs(run_dir / "eval")
+        with open(run_dir / "config.json", "w") as file:
+            file.write(tiny_config(run_dir, mnist_small_path).to_json())
+        np.save(run_dir / split.VALIDATION_FILE, np.arange(500, 1000))
+        images.save_png(str(run_dir / "eval" / "samples_by_class.png"), np.full((280, 140, 1), shade, np.uint8))
+        runs.append(run_dir)
+    out = tmp_path / "grids.png"
+    output = _summarize(*runs, flags=(f"--grids={out}",))
+    assert "real validation images, then a, b" in output
+    picture = images.read_png(str(out))
+    assert picture.shape == (280, 3 * 140 + 2 * 4, 1)
+    with np.load(mnist_small_path) as mnist:  # the real panel's first row: five of the run's 500 held-out zeros
+        zeros = mnist["x_train"][500:1000][mnist["y_train"][500:1000] == 0]
+    first = picture[:28, :28, 0]
+    assert any(np.array_equal(first, zero) for zero in zeros)
+    assert np.all(picture[:, 144:284] == 100) and np.all(picture[:, 288:] == 200)
+    os.remove(runs[1] / "eval" / "samples_by_class.png")
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "summarize.py"), f"--grids={out}",
+                             *map(str, runs)], env=SUBPROCESS_ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "samples_by_class.png: run python experiments/evaluate.py" in result.stderr

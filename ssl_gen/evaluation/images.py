@@ -13,6 +13,35 @@ def class_grid(method, num_classes, per_class=10, seed=0):
     return tile(image_conversion.model_to_uint8(images).numpy(), num_classes, per_class)
 
 
+def real_class_grid(images_uint8, labels, num_classes, per_class=10, seed=0):
+    """uint8 grid of real images laid out as `class_grid`: row y holds `per_class` random images of
+    class y (black where a class has fewer), to show beside a G's grid."""
+    rng = np.random.default_rng(seed)
+    blank = np.zeros_like(images_uint8[:1])
+    rows = []
+    for k in range(num_classes):
+        members = np.flatnonzero(np.asarray(labels) == k)
+        chosen = rng.choice(members, min(per_class, len(members)), replace=False)
+        rows.append(np.concatenate([images_uint8[chosen]] + [blank] * (per_class - len(chosen))))
+    return tile(np.concatenate(rows), num_classes, per_class)
+
+
+def side_by_side(grids, gap=4):
+    """Grids of one height next to each other, `gap` white columns between them.
+
+    Raises:
+      ValueError: naming the heights and channels received if the grids differ in either.
+    """
+    shapes = [(grid.shape[0], grid.shape[2]) for grid in grids]
+    if len(set(shapes)) != 1:
+        raise ValueError(f"grids need one height and channel count to stand side by side; received "
+                         f"(height, channels) {shapes}")
+    height, channels = shapes[0]
+    spacer = np.full((height, gap, channels), 255, np.uint8)
+    panels = [part for grid in grids for part in (spacer, grid)][1:]
+    return np.concatenate(panels, axis=1)
+
+
 def tile(images, rows, cols):
     """[rows·cols, H, W, C] -> [rows·H, cols·W, C]."""
     _, height, width, channels = images.shape
