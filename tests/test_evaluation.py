@@ -1,6 +1,7 @@
 import glob
 import json
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -36,6 +37,20 @@ def test_evaluator_round_trip_and_mismatch(small_data, tmp_path, rgb_arrays):
         evaluator_lib.load(str(tmp_path), other)
     with pytest.raises(ConfigError, match="train_evaluator.py"):
         evaluator_lib.load(str(tmp_path / "empty"), small_data)
+
+
+def test_the_evaluator_computes_in_float32_inside_a_mixed_precision_run(small_data, tiny_evaluator, tmp_path):
+    tiny_evaluator.net.save_weights(str(tmp_path / evaluator_lib.WEIGHTS_FILE))
+    with open(tmp_path / evaluator_lib.METADATA_FILE, "w") as file:
+        json.dump(tiny_evaluator.metadata, file)
+    images = image_conversion.to_model_range(small_data.x_test[:50]).numpy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")  # as train.py sets it for --mixed_precision
+    try:
+        loaded = evaluator_lib.load(str(tmp_path), small_data)
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"  # the run's policy is left alone
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    np.testing.assert_array_equal(loaded.features(images), tiny_evaluator.features(images))
 
 
 def test_conditional_accuracy_of_real_images_equals_evaluator_accuracy(small_data, tiny_evaluator):

@@ -5,6 +5,7 @@ metrics do: Inception features mean little on 28×28 digits). It is cached per d
 records a fingerprint of the data and refuses a different data set.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -138,7 +139,20 @@ def load(output_dir, data):
         raise ConfigError(f"the evaluator in {output_dir!r} was trained on {metadata['dataset']!r} "
                           f"(fingerprint {metadata['fingerprint']}), not on this {data.spec.name!r} data "
                           f"(fingerprint {fingerprint})")
-    net = EvaluatorNet(metadata["num_classes"], metadata["feature_units"])
-    net(tf.zeros((1,) + tuple(metadata["image_shape"])))
+    with float32_layers():
+        net = EvaluatorNet(metadata["num_classes"], metadata["feature_units"])
+        net(tf.zeros((1,) + tuple(metadata["image_shape"])))
     net.load_weights(os.path.join(output_dir, WEIGHTS_FILE))
     return Evaluator(net, metadata)
+
+
+@contextlib.contextmanager
+def float32_layers():
+    """Layers built inside compute in float32 whatever Keras' global policy: the evaluator judges a
+    run trained with --mixed_precision as it judges any other."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
