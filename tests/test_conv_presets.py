@@ -5,6 +5,7 @@ import csv
 import dataclasses
 import math
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -47,6 +48,19 @@ def test_conv_weight_norm_init_standardises_the_first_layer():
     first = classifier.body.stages[0][0][0]
     response = first(images).numpy()
     assert abs(response.mean()) < 1e-3 and response.std() == pytest.approx(1.0, abs=1e-2)
+
+
+def test_conv_weight_norm_init_runs_inside_a_mixed_precision_model():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        classifier = ConvClassifier(10, channels=(8, 16), input_noise=0.0, seed=0)
+        images = tf.random.uniform((64, 32, 32, 3), -1, 1)
+        logits, _ = classifier.logits_and_features(images, training=False, initialize=True)
+        response = tf.cast(classifier.body.stages[0][0][0](tf.cast(images, tf.bfloat16)), tf.float32).numpy()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert logits.dtype == tf.float32 and np.all(np.isfinite(logits.numpy()))
+    assert abs(response.mean()) < 2e-2 and response.std() == pytest.approx(1.0, abs=3e-2)
 
 
 @pytest.mark.parametrize("preset, shape", [("svhn1000", (32, 32, 3)), ("cifar4000", (32, 32, 3))])

@@ -97,7 +97,8 @@ class WeightNormDense(keras.layers.Layer):
         """Data-dependent init: pre-activations of this batch get zero mean and unit variance."""
         if not self.built:
             self.build(inputs.shape)
-        pre_activation = tf.matmul(tf.cast(inputs, tf.float32), self._unit_kernel())
+        # float32 on both sides: inside a mixed-precision model's call Keras reads the kernel as bfloat16.
+        pre_activation = tf.matmul(tf.cast(inputs, tf.float32), tf.cast(self._unit_kernel(), tf.float32))
         mean, variance = tf.nn.moments(pre_activation, axes=[0])
         inverse_std = 1.0 / tf.sqrt(variance + 1e-8)
         self.scale.assign(inverse_std)
@@ -134,7 +135,7 @@ class WeightNormConv2D(keras.layers.Layer):
     def initialize_from_batch(self, inputs):
         if not self.built:
             self.build(inputs.shape)
-        response = self._convolve(tf.cast(inputs, tf.float32), self._unit_kernel())
+        response = self._convolve(tf.cast(inputs, tf.float32), tf.cast(self._unit_kernel(), tf.float32))
         mean, variance = tf.nn.moments(response, axes=[0, 1, 2])
         inverse_std = 1.0 / tf.sqrt(variance + 1e-8)
         self.scale.assign(inverse_std)
