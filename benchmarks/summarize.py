@@ -246,8 +246,8 @@ def write_grids(run_dirs, path, split="test"):
     data = runs.load_data(config)
     held_out = data_lib.load_validation(run_dirs[0])
     per_class = panels[0].shape[1] // data.spec.image_shape[1]
-    real = grids.real_class_grid(data.x_train[held_out].reshape((-1,) + tuple(data.spec.image_shape)),
-                                 data.y_train[held_out], data.spec.num_classes, per_class)
+    real = grids.real_class_grid(data.x_train[held_out], data.y_train[held_out], data.spec.num_classes,
+                                 per_class)
     grids.save_png(path, grids.side_by_side([real] + panels))
 
 
