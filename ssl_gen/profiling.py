@@ -17,6 +17,7 @@ import tensorflow as tf
 from ssl_gen import data as data_lib
 from ssl_gen import methods
 from ssl_gen.models import layers
+from ssl_gen.training import precision
 from ssl_gen.training.trainer import resolve_jit_compile
 
 
@@ -94,8 +95,9 @@ def measure_train_step(config, data, steps=200, warmup=20, removed=(), matmul_sh
 def prepared_step(config, data, cache_one_batch=False):
     """(train step as a tf.function, batch iterator) for `config` on `data`, its method built and
     initialised as a fresh run's."""
-    method = methods.create(config, data.spec, total_steps=10 ** 6)
-    method.build()
+    with precision.policy(precision.of_config(config)):
+        method = methods.create(config, data.spec, total_steps=10 ** 6)
+        method.build()
     labeled_indices = data_lib.balanced_labeled_indices(data.y_train, config.num_labeled,
                                                         data.spec.num_classes, config.seed)
     dataset = data_lib.train_dataset(data, labeled_indices, config.batch_size, config.seed,

@@ -42,7 +42,7 @@ def tiny_config(output_dir, data_path, **overrides):
                   lr_decay_start=0.5, lr_warmup_steps=0, generator_tanh_scale=1.0, num_labeled=20, batch_size=20,
                   train_steps=6, eval_every=3, checkpoint_every=3, log_every=3, warmup_steps=1,
                   classifier_units=(32, 16), discriminator_units=(32, 16), generator_units=(16,),
-                  latent_dim=8)
+                  latent_dim=8, mixed_precision=False)  # float32 on every machine; bfloat16 tests ask for it
     values.update(overrides)
     if "warmup_steps" not in settings.names(methods.get_class(values["method"]).Settings):
         values.pop("warmup_steps")  # a setting of the GAN methods only

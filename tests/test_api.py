@@ -39,9 +39,8 @@ def test_fit_returns_a_model_with_the_exports_contract(fitted):
 
 def test_a_loaded_run_and_its_export_answer_as_the_fitted_model(fitted, tmp_path):
     run_dir, model = fitted
-    _, data, method, step = runs.restore(run_dir)
     export_dir = str(tmp_path / "export")
-    export.export(method, data.spec, export_dir, {"step": step})
+    export.export_run(run_dir, export_dir)
     for loaded in (ssl_gen.load(run_dir), ssl_gen.load(export_dir)):
         np.testing.assert_allclose(loaded.classify(_images()), model.classify(_images()), atol=1e-5)
         np.testing.assert_allclose(loaded.generate([1, 2], seed=3), model.generate([1, 2], seed=3), atol=1e-5)

@@ -224,10 +224,9 @@ def test_unwritable_output_dir_is_refused(tmp_path, mnist_small_path):
                          ids=["bfloat16", "xla"])
 def test_runtime_options_train_to_finite_losses(tmp_path, mnist_small_path, overrides):
     run_dir = tmp_path / "run"
-    try:
-        metrics = train.run(tiny_config(run_dir, mnist_small_path, train_steps=3, **overrides))
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
+    metrics = train.run(tiny_config(run_dir, mnist_small_path, train_steps=3, **overrides))
+    # The run's policy was its own: the caller's global policy is as it was.
+    assert keras.mixed_precision.global_policy().name == "float32"
     assert 0.0 <= metrics["eval/validation_error"] <= 1.0
     losses = {key: float(value) for key, value in _metric_rows(run_dir)[-1].items() if key.startswith("loss/")}
     assert losses and all(np.isfinite(value) for value in losses.values())

@@ -5,7 +5,6 @@ metrics do: Inception features mean little on 28×28 digits). It is cached per d
 records a fingerprint of the data and refuses a different data set.
 """
 
-import contextlib
 import hashlib
 import json
 import os
@@ -17,6 +16,7 @@ import tensorflow as tf
 from ssl_gen.cache import cache_dir
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError
+from ssl_gen.training import precision
 
 WEIGHTS_FILE = "evaluator.weights.h5"
 METADATA_FILE = "metadata.json"
@@ -139,20 +139,9 @@ def load(output_dir, data):
         raise ConfigError(f"the evaluator in {output_dir!r} was trained on {metadata['dataset']!r} "
                           f"(fingerprint {metadata['fingerprint']}), not on this {data.spec.name!r} data "
                           f"(fingerprint {fingerprint})")
-    with float32_layers():
+    # float32 whatever Keras' global policy: a --mixed_precision run is judged as any other.
+    with precision.policy(precision.FULL):
         net = EvaluatorNet(metadata["num_classes"], metadata["feature_units"])
         net(tf.zeros((1,) + tuple(metadata["image_shape"])))
     net.load_weights(os.path.join(output_dir, WEIGHTS_FILE))
     return Evaluator(net, metadata)
-
-
-@contextlib.contextmanager
-def float32_layers():
-    """Layers built inside compute in float32 whatever Keras' global policy: the evaluator judges a
-    run trained with --mixed_precision as it judges any other."""
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)

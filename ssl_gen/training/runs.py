@@ -5,7 +5,7 @@ import os
 import keras
 import tensorflow as tf
 
-from ssl_gen.training import config as config_lib
+from ssl_gen.training import config as config_lib, precision
 from ssl_gen import data as data_lib
 from ssl_gen import methods
 from ssl_gen.errors import ConfigError
@@ -13,7 +13,8 @@ from ssl_gen.training.trainer import CHECKPOINT_DIR, make_checkpoint, restore_ne
 
 
 def set_precision(config):
-    keras.mixed_precision.set_global_policy("mixed_bfloat16" if config.mixed_precision else "float32")
+    """For a one-run process (a benchmark script): the global policy of the run's precision."""
+    keras.mixed_precision.set_global_policy(precision.of_config(config))
 
 
 def load_data(config, data_path=None):
@@ -21,13 +22,18 @@ def load_data(config, data_path=None):
 
 
 def restore(run_dir, data_path=None):
-    """Returns (config, data, method) with the method's weights from the run's latest checkpoint."""
+    """Returns (config, data, method, step) with the method's weights from the run's latest checkpoint.
+
+    The method computes in float32 whatever the run trained in (bfloat16 is a training speed-up): so
+    evaluation, the Python API and an export all answer alike, on any hardware.
+    """
     config = config_lib.load(run_dir)
-    set_precision(config)
     data = load_data(config, data_path)
     unlabeled = len(data.x_train) - len(data_lib.load_validation(run_dir))
-    method = methods.create(config, data.spec, config.total_steps(unlabeled))
-    method.build()
+    # Weights are float32 under either policy, so a bfloat16 run's checkpoint restores as it is.
+    with precision.policy(precision.FULL):
+        method = methods.create(config, data.spec, config.total_steps(unlabeled))
+        method.build()
     step = tf.Variable(0, dtype=tf.int64)
     checkpoint_dir = os.path.join(run_dir, CHECKPOINT_DIR)
     if restore_newest_readable(make_checkpoint(method, step), checkpoint_dir) is None:

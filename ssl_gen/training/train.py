@@ -10,7 +10,7 @@ from absl import flags, logging
 from ssl_gen.training import config as config_lib
 from ssl_gen import data as data_lib
 from ssl_gen import methods
-from ssl_gen.training import distribute, runs
+from ssl_gen.training import distribute, precision, runs
 from ssl_gen.data import images as image_conversion
 from ssl_gen.errors import ConfigError, Stopped
 from ssl_gen.evaluation import classifier_metrics, generator_metrics
@@ -31,6 +31,11 @@ def run(config):
     `Stopped` when SIGINT or SIGTERM ended training early (after saving a checkpoint)."""
     _show_progress()
     config.validate()
+    with precision.policy(precision.of_config(config)):
+        return _train(config)
+
+
+def _train(config):
     # First: MultiWorkerMirroredStrategy must exist before any other TensorFlow op runs.
     strategy = distribute.make_strategy(config.strategy, config.tpu)
     chief = distribute.is_chief(strategy)
@@ -43,7 +48,6 @@ def run(config):
         _check_writable(run_dir)
         changes = config_lib.check_against_saved(config, run_dir)
         _refuse_changes_the_method_cannot_adopt(config, changes)
-        runs.set_precision(config)
         data = runs.load_data(config)
         # Before the test arrays are dropped: the evaluator's fingerprint covers the whole data set.
         evaluator = _find_evaluator(config, data) if chief else None
