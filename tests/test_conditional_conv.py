@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from ssl_gen import data, methods
+from ssl_gen.methods import parts
 from ssl_gen.models import conditional_conv
 from ssl_gen.training.trainer import make_checkpoint
 from tests.conftest import tiny_config
@@ -85,8 +86,9 @@ def test_the_projection_head_adds_the_label_embedding_times_the_features():
 @pytest.mark.parametrize("name", ["triple_gan", "pseudo_label", "joint"])
 def test_a_step_with_the_conditional_conv_networks_updates_every_network(name, mnist_small_path, tmp_path):
     dataset = data.load_npz(mnist_small_path)
+    own = {"conditional_mode_seeking_weight": 1.0} if name == "joint" else {}
     config = tiny_config(tmp_path, "", method=name, num_labeled=10, architecture="conditional_conv",
-                         generator_channels=(16, 8, 4), discriminator_channels=(8, 16))
+                         generator_channels=(16, 8, 4), discriminator_channels=(8, 16), **own)
     method = methods.create(config, dataset.spec, total_steps=10)
     method.build()
     assert type(method.generator.network).__name__ == "ConditionalConvGenerator"
@@ -99,10 +101,41 @@ def test_a_step_with_the_conditional_conv_networks_updates_every_network(name, m
     before = {key: [w.numpy().copy() for w in net.trainable_weights] for key, net in networks.items()}
     step_losses = tf.function(method.train_step)(labeled, unlabeled)
     assert all(math.isfinite(float(value)) for value in step_losses.values())
+    if name == "joint":  # G's mode seeking, with its pairs within the batch
+        assert float(step_losses["loss/generator/mode_seeking"]) > 0.0
     assert {"discriminator", "generator", "classifier"} <= set(networks)
     for key, network in networks.items():
         changed = [not np.array_equal(old, new.numpy()) for old, new in zip(before[key], network.trainable_weights)]
         assert all(changed), f"{key}: weights {np.flatnonzero(~np.array(changed))} did not change"
+
+
+@pytest.mark.parametrize("batch, expected", [(6, [0, 1, 2, 0, 1, 2]), (7, [0, 1, 2, 0, 1, 2, 6])])
+def test_mode_seeking_pairs_in_a_batch_give_the_second_half_the_first_halfs_labels(batch, expected):
+    labels = tf.range(batch)
+    assert parts.same_labels_in_both_halves(labels).numpy().tolist() == expected
+
+
+def test_mode_seeking_pairs_in_a_batch_draw_the_generator_once(mnist_small_path, tmp_path, monkeypatch):
+    dataset = data.load_npz(mnist_small_path)
+    config = tiny_config(tmp_path, "", method="joint", num_labeled=10, architecture="conditional_conv",
+                         generator_channels=(16, 8, 4), discriminator_channels=(8, 16))
+    method = methods.create(config, dataset.spec, total_steps=10)
+    method.build()
+    calls = []
+    draw = parts.Generator.__call__
+    monkeypatch.setattr(parts.Generator, "__call__",
+                        lambda self, latents, labels, **kwargs: calls.append(labels) or draw(self, latents, labels,
+                                                                                            **kwargs))
+    latents = tf.random.normal([8, method.latent_dim], seed=0)
+    labels = tf.constant([0, 1, 2, 3, 4, 5, 6, 7])
+    for pairs_in_batch, draws in ((True, 1), (False, 2)):
+        calls.clear()
+        terms = parts.conditional_generator_update(
+            method.generator, method.discriminator, latents, labels, None, None, adversarial_weight=1.0,
+            feature_matching_weight=0.0, classification_weight=0.0, mode_seeking_weight=1.0, hinge=True,
+            pairs_in_batch=pairs_in_batch)
+        assert len(calls) == draws and math.isfinite(float(terms["mode_seeking"]))
+    assert calls[0].numpy().tolist() == [0, 1, 2, 3, 4, 5, 6, 7]  # the second draw keeps the labels
 
 
 def test_a_checkpoint_restores_the_spectral_estimates_and_the_class_scales(mnist_small_path, tmp_path):

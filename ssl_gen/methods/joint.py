@@ -7,6 +7,9 @@ helping the other.
 - D(x, y) (the projection discriminator of cGAN-PD) takes the unlabeled images with the averaged C's
   confident labels as real pairs, G's (G(z, y), y) as fake; G(z, y) learns through D alone. Better labels
   from C make G's classes right (the pseudo-labelled real pairs of Triple-GAN-V2 and S3GAN).
+- `conditional_mode_seeking_weight` adds MSGAN's mode-seeking term (Mao et al., 2019) to G's loss, on
+  pairs drawn within G's one batch: off by default, as it traded conditional accuracy for spread on
+  validation (docs/RESULTS.md).
 - C learns from G's samples with the labels G drew them for (Triple-GAN's R_p, weight 1), ramped in
   over `warmup_steps` after the first `warmup_steps`, once G follows its labels.
 Learned from taufikxu/Triple-GAN (D's real pairs, the hinge loss, C's R_p) and openai/improved-gan.
@@ -111,7 +114,7 @@ class Joint(parts.ComposedMethod):
         generator_losses = parts.conditional_generator_update(
             self.generator, self.discriminator, latents, labels, None, judge, adversarial_weight=1.0,
             feature_matching_weight=0.0, classification_weight=own.conditional_classification_weight,
-            mode_seeking_weight=own.conditional_mode_seeking_weight, hinge=hinge)
+            mode_seeking_weight=own.conditional_mode_seeking_weight, hinge=hinge, pairs_in_batch=True)
         self.classifier.average.update(self.generator.optimizer.iterations)
         return {**named_losses("classifier", classifier_losses),
                 **named_losses("complement_generator", complement_losses),

@@ -373,15 +373,20 @@ def pseudo_labeled_discriminator_update(discriminator, labeled, unlabeled_images
 
 def conditional_generator_update(generator, discriminator, latents, labels, reference_features,
                                  classifier_logits_of, *, adversarial_weight, feature_matching_weight,
-                                 classification_weight, mode_seeking_weight, hinge):
+                                 classification_weight, mode_seeking_weight, hinge, pairs_in_batch=False):
     """G(z, y) through D(x, y): the adversarial loss, matching D's features of the pseudo-labeled pairs,
-    C's cross-entropy on its samples (`classifier_logits_of(images)`) and MSGAN's mode-seeking term, for
-    which G draws each label a second time from another row's latent. `reference_features` or
-    `classifier_logits_of` None: that term is left out.
+    C's cross-entropy on its samples (`classifier_logits_of(images)`) and MSGAN's mode-seeking term.
+    `reference_features` or `classifier_logits_of` None: that term is left out.
+
+    Mode seeking compares two draws of each label from different latents. `pairs_in_batch`: the batch's
+    second half takes the first half's labels, so one draw of G holds both images of each pair;
+    otherwise G draws every label a second time from another row's latent (twice the cost).
 
     Returns:
       G's named losses.
     """
+    if mode_seeking_weight and pairs_in_batch:
+        labels = same_labels_in_both_halves(labels)
     with tf.GradientTape() as tape:
         generated = generator(latents, labels, training=True)
         pair_logits, features = discriminator.network.logits_and_features(generated, labels, training=True)
@@ -391,9 +396,20 @@ def conditional_generator_update(generator, discriminator, latents, labels, refe
             adversarial_weight=adversarial_weight, feature_matching_weight=feature_matching_weight,
             classification_weight=classification_weight, batch_mean=distribute.global_batch_mean, hinge=hinge)
         if mode_seeking_weight:
-            other_latents = tf.roll(latents, 1, axis=0)  # each label with another row's latent
-            others = generator(other_latents, labels, training=True)
-            terms["mode_seeking"] = losses.mode_seeking(generated, others, latents, other_latents)
+            if pairs_in_batch:
+                half = tf.shape(latents)[0] // 2
+                images, others = generated[:half], generated[half:2 * half]
+                latents, other_latents = latents[:half], latents[half:2 * half]
+            else:
+                images, other_latents = generated, tf.roll(latents, 1, axis=0)  # another row's latent
+                others = generator(other_latents, labels, training=True)
+            terms["mode_seeking"] = losses.mode_seeking(images, others, latents, other_latents)
             terms["total"] += mode_seeking_weight * terms["mode_seeking"]
     apply_gradients(tape, terms["total"], generator.network, generator.optimizer)
     return terms
+
+
+def same_labels_in_both_halves(labels):
+    """The labels with the batch's second half set to its first half's (an odd last row keeps its own)."""
+    half = tf.shape(labels)[0] // 2
+    return tf.concat([labels[:half], labels[:half], labels[2 * half:]], axis=0)
