@@ -7,7 +7,7 @@ import os
 from ssl_gen import methods, settings
 from ssl_gen.models import architectures
 from ssl_gen.settings import setting
-from ssl_gen.training import distribute, presets
+from ssl_gen.training import distribute, precision, presets
 from ssl_gen.errors import ConfigError
 
 CONFIG_FILE = "config.json"
@@ -82,9 +82,11 @@ class Config:
     tpu: str = setting("", "TPU name or grpc:// address for --strategy=tpu (empty: from the environment).")
     jit_compile: str = setting("auto", "XLA for the train step: auto (on for GPU, off for CPU), true or "
                                        "false.")
-    mixed_precision: bool = setting(False, "Compute in bfloat16 with float32 weights and logits (faster where "
-                                           "the CPU (AMX, AVX512-BF16) or GPU (Ampere on) computes bfloat16 "
-                                           "natively). Evaluation and export compute in float32.")
+    mixed_precision: bool = setting(precision.native_bfloat16(), "Compute in bfloat16 with float32 weights and "
+                                                                 "logits; on by default where the CPU (AMX, "
+                                                                 "AVX512-BF16) or GPU (Ampere on) computes it "
+                                                                 "natively. Evaluation and export compute in "
+                                                                 "float32.")
     # The groups
     networks: architectures.NetworkSettings = dataclasses.field(default_factory=architectures.NetworkSettings)
     method_settings: object = None  # the method's Settings; None: its defaults
