@@ -36,7 +36,6 @@ def main(argv):
     del argv
     FLAGS = flags.FLAGS
     config = cli.config_from_flags(FLAGS)
-    runs.set_precision(config)
     step, iterator = profiling.prepared_step(config, runs.load_data(config))
     profiling.run_steps(step, iterator, FLAGS.warmup)
     perf = shutil.which("perf") if FLAGS.perf else None

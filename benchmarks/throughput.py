@@ -43,7 +43,6 @@ def main(argv):
     del argv
     FLAGS = flags.FLAGS
     config = cli.config_from_flags(FLAGS)
-    runs.set_precision(config)
     if FLAGS.synthetic_shape:
         data = profiling.synthetic_data([int(side) for side in FLAGS.synthetic_shape], FLAGS.synthetic_classes)
     else:

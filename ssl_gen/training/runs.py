@@ -2,7 +2,6 @@
 
 import os
 
-import keras
 import tensorflow as tf
 
 from ssl_gen.training import config as config_lib, precision
@@ -10,11 +9,6 @@ from ssl_gen import data as data_lib
 from ssl_gen import methods
 from ssl_gen.errors import ConfigError
 from ssl_gen.training.trainer import CHECKPOINT_DIR, make_checkpoint, restore_newest_readable
-
-
-def set_precision(config):
-    """For a one-run process (a benchmark script): the global policy of the run's precision."""
-    keras.mixed_precision.set_global_policy(precision.of_config(config))
 
 
 def load_data(config, data_path=None):
