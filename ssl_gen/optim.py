@@ -59,10 +59,13 @@ class WeightAverage:
     The twin starts as a copy and the decay warms up as min(decay, (1 + t) / (10 + t)) (TensorFlow's
     `ExponentialMovingAverage(num_updates=t)`): with improved-gan's 0.9999 a fixed decay would keep
     37 % of the random initial weights in the average after 10,000 steps.
+
+    With `statistics` the non-trainable weights (batch norm's moving statistics) are averaged too, so an
+    averaged network with batch norm normalizes by statistics of the same span of training.
     """
 
-    def __init__(self, model, twin, decay):
-        self.model, self.twin, self.decay = model, twin, decay
+    def __init__(self, model, twin, decay, statistics=False):
+        self.model, self.twin, self.decay, self.statistics = model, twin, decay, statistics
 
     def reset(self):
         for average, weight in zip(self.twin.weights, self.model.weights):
@@ -71,5 +74,8 @@ class WeightAverage:
     def update(self, step):
         step = tf.cast(step, tf.float32)
         decay = tf.minimum(self.decay, (1.0 + step) / (10.0 + step))
-        for average, weight in zip(self.twin.trainable_weights, self.model.trainable_weights):
-            average.assign(decay * average + (1.0 - decay) * weight)
+        pairs = (zip(self.twin.weights, self.model.weights) if self.statistics
+                 else zip(self.twin.trainable_weights, self.model.trainable_weights))
+        for average, weight in pairs:
+            average.assign(decay * average + (1.0 - decay) * weight if tf.as_dtype(average.dtype).is_floating
+                           else weight)

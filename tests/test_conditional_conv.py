@@ -158,3 +158,35 @@ def test_a_checkpoint_restores_the_spectral_estimates_and_the_class_scales(mnist
     np.testing.assert_array_equal(restored.discriminator.network.convs[0].normalization.u.numpy(), np.ones((1, 8)))
     labels, latents = tf.constant([1, 2]), method.sample_latents(2, seed=0)
     np.testing.assert_allclose(method.generate(labels, latents).numpy(), restored.generate(labels, latents).numpy())
+
+
+def test_the_joint_generators_average_is_what_it_samples_and_a_checkpoint_restores_it(mnist_small_path, tmp_path):
+    dataset = data.load_npz(mnist_small_path)
+
+    def new_method():
+        config = tiny_config(tmp_path, "", method="joint", num_labeled=10, architecture="conditional_conv",
+                             generator_channels=(16, 8, 4), discriminator_channels=(8, 16),
+                             conditional_ema_decay=0.999)
+        method = methods.create(config, dataset.spec, total_steps=10)
+        method.build()
+        return method
+
+    method = new_method()
+    labels, latents = tf.constant([1, 2, 3]), method.sample_latents(3, seed=0)
+    own = method.generator.network
+    # The average starts as G's copy, so the two sample alike until G trains.
+    np.testing.assert_allclose(method.generate(labels, latents).numpy(),
+                               own(latents, labels, training=False).numpy(), atol=1e-6)
+    indices = data.balanced_labeled_indices(dataset.y_train, 10, dataset.spec.num_classes, seed=0)
+    batches = iter(data.train_dataset(dataset, indices, 20, seed=0, unlabeled_views=method.unlabeled_views,
+                                      latent_dim=method.latent_dim))
+    step = tf.function(method.train_step)
+    for _ in range(3):
+        step(*next(batches))
+    sampled = method.generate(labels, latents).numpy()
+    np.testing.assert_allclose(sampled, method.generator.average_network(latents, labels).numpy(), atol=1e-6)
+    assert np.abs(sampled - own(latents, labels, training=False).numpy()).max() > 1e-4
+    path = make_checkpoint(method, tf.Variable(3, dtype=tf.int64)).save(str(tmp_path / "ckpt"))
+    restored = new_method()
+    make_checkpoint(restored, tf.Variable(0, dtype=tf.int64)).restore(path).assert_consumed()
+    np.testing.assert_allclose(restored.generate(labels, latents).numpy(), sampled, atol=1e-6)

@@ -67,3 +67,15 @@ def test_adam_moments_of_a_variable_the_optimizer_does_not_hold_name_what_it_hol
     optimizer.build([keras.Variable(np.zeros(2, np.float32), name="held")])
     with pytest.raises(ValueError, match="held_momentum"):
         adam_moments(optimizer, keras.Variable(np.zeros(2, np.float32), name="other"))
+
+
+@pytest.mark.parametrize("statistics, expected_mean", [(True, 0.1 * 0.0 + 0.9 * 4.0), (False, 0.0)])
+def test_weight_average_averages_batch_norms_statistics_only_when_told(statistics, expected_mean):
+    model, twin = (keras.Sequential([keras.Input((2,)), keras.layers.BatchNormalization()]) for _ in range(2))
+    average = WeightAverage(model, twin, 0.9999, statistics=statistics)
+    average.reset()  # moving mean 0 in both
+    model.layers[0].moving_mean.assign([4.0, 4.0])
+    model.layers[0].gamma.assign([3.0, 3.0])
+    average.update(0)  # decay 0.1 at step 0
+    np.testing.assert_allclose(twin.layers[0].moving_mean.numpy(), expected_mean, rtol=1e-6)
+    np.testing.assert_allclose(twin.layers[0].gamma.numpy(), 0.1 * 1.0 + 0.9 * 3.0, rtol=1e-6)

@@ -13,7 +13,9 @@ helping the other.
 - C learns from G's samples with the labels G drew them for (Triple-GAN's R_p, weight 1), ramped in
   over `warmup_steps` after the first `warmup_steps`, once G follows its labels.
 Learned from taufikxu/Triple-GAN (D's real pairs, the hinge loss, C's R_p) and openai/improved-gan.
-The classifier used for evaluation and export is an exponential moving average of C.
+The classifier used for evaluation and export is an exponential moving average of C; with
+`conditional_ema_decay` G's samples come from a moving average of G's weights too (as in BigGAN; Yazıcı et
+al., 2019).
 """
 
 import dataclasses
@@ -53,11 +55,13 @@ class Settings(parts.ClassifierGameSettings):
                                                             "term; 0: off).")
     conditional_mode_seeking_weight: float = setting(0.0, "Weight of MSGAN's mode-seeking term in the "
                                                           "conditional G's loss (0: off).")
+    conditional_ema_decay: float = setting(0.0, "Decay of the moving average of the conditional G's weights "
+                                                "that evaluation, export and the API sample from (0: G's own).")
 
     def validate(self, config):
         super().validate(config)
         settings.require_positive(self, "conditional_learning_rate")
-        settings.require_unit_interval(self, "conditional_adam_beta1")
+        settings.require_unit_interval(self, "conditional_adam_beta1", "conditional_ema_decay")
         settings.require_non_negative(self, "labeled_pair_weight", "conditional_mode_seeking_weight",
                                       "conditional_classification_weight")
         settings.require_choice(self, "conditional_loss", ("hinge", "logistic"))
@@ -76,7 +80,7 @@ class Joint(parts.ComposedMethod):
         self.complement = parts.Generator(config, spec, total_steps, own.generator_adam_beta1,
                                           name="complement_generator", build_network=architectures.mlp_generator)
         self.generator = parts.Generator(config, spec, total_steps, own.conditional_adam_beta1,
-                                         own.conditional_learning_rate)
+                                         own.conditional_learning_rate, average_decay=own.conditional_ema_decay)
         self.discriminator = parts.PairDiscriminator(config, spec, total_steps, own.conditional_learning_rate,
                                                      own.conditional_adam_beta1)
 
@@ -116,6 +120,7 @@ class Joint(parts.ComposedMethod):
             feature_matching_weight=0.0, classification_weight=own.conditional_classification_weight,
             mode_seeking_weight=own.conditional_mode_seeking_weight, hinge=hinge, pairs_in_batch=True)
         self.classifier.average.update(self.generator.optimizer.iterations)
+        self.generator.update_average()
         return {**named_losses("classifier", classifier_losses),
                 **named_losses("complement_generator", complement_losses),
                 **named_losses("discriminator", discriminator_losses),

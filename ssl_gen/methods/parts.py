@@ -129,19 +129,37 @@ class Generator:
     latent_center = 0.5
 
     def __init__(self, config, spec, total_steps, beta_1, learning_rate=None, name="generator",
-                 build_network=architectures.generator):
+                 build_network=architectures.generator, average_decay=0.0):
         """`learning_rate` None: --learning_rate, as in improved-gan. `name` keys the checkpoint and the seed;
-        `build_network(networks, spec, seed)` makes the network (by --architecture unless told)."""
+        `build_network(networks, spec, seed)` makes the network (by --architecture unless told).
+        `average_decay` > 0 keeps a moving average of G's weights, which `sample` draws from."""
         self.latent_dim, self.name = config.networks.latent_dim, name
         self.network = build_network(config.networks, spec, seed=seeds.derive(config.seed, name))
         self.optimizer = optim.adam(config, total_steps, learning_rate, beta_1=beta_1)
+        self.average_network = self.average = None
+        if average_decay:
+            self.average_network = build_network(config.networks, spec)
+            self.average = optim.WeightAverage(self.network, self.average_network, average_decay, statistics=True)
 
     def __call__(self, latents, labels, training=False):
         return tf.cast(self.network(latents, labels, training=training), tf.float32)
 
+    def sample(self, latents, labels):
+        """G's images for use outside training: the weight average's where G keeps one."""
+        network = self.average_network or self.network
+        return tf.cast(network(latents, labels, training=False), tf.float32)
+
+    def update_average(self):
+        if self.average is not None:
+            self.average.update(self.optimizer.iterations)
+
     def build(self):
-        self.network(self.sample_latents(2, 0), tf.zeros((2,), tf.int32))
+        latents, labels = self.sample_latents(2, 0), tf.zeros((2,), tf.int32)
+        self.network(latents, labels)
         self.optimizer.build(self.network.trainable_variables)
+        if self.average is not None:
+            self.average_network(latents, labels)
+            self.average.reset()  # a restored checkpoint overwrites the copy
 
     def sample_latents(self, count, seed):
         return tf.random.stateless_uniform([count, self.latent_dim], seed=[seed, 0])
@@ -150,7 +168,10 @@ class Generator:
         self.network.adopt_tanh_scale(trained_scale, self.optimizer)
 
     def checkpoint_items(self):
-        return {self.name: self.network, f"{self.name}_optimizer": self.optimizer}
+        items = {self.name: self.network, f"{self.name}_optimizer": self.optimizer}
+        if self.average_network is not None:
+            items[f"{self.name}_average"] = self.average_network
+        return items
 
 
 class PairDiscriminator:
@@ -227,7 +248,7 @@ class ComposedMethod(Method):
         return self.classifier.classify_without_average(images)
 
     def generate(self, labels, latents):
-        return self.generator(latents, labels)
+        return self.generator.sample(latents, labels)
 
     def sample_latents(self, count, seed):
         return self.generator.sample_latents(count, seed)
