@@ -33,6 +33,11 @@ def test_a_reporting_seed_is_judged_on_the_test_set(tmp_path, mnist_small_path):
     report = json.loads((run_dir / "eval.json").read_text())
     assert report["split"] == "test" and "validation_error" in report
     assert not (run_dir / "eval_validation.json").exists()
+    # Rerun, as one resumes: the judged run is neither trained nor judged again.
+    judged = (run_dir / "eval.json").stat().st_mtime_ns
+    again = _mnist_sh(tmp_path, mnist_small_path, 101, run_dir)
+    assert again.returncode == 0 and "judged on the test set already" in again.stderr
+    assert (run_dir / "eval.json").stat().st_mtime_ns == judged
 
 
 def test_judge_0_trains_and_reads_neither_split(tmp_path, mnist_small_path):
