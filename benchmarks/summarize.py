@@ -4,6 +4,7 @@ The runs table takes the test error from each run's eval.json (experiments/evalu
 of the test set) and everything else from the validation split logged while training.
 
 python benchmarks/summarize.py --plot=docs/images/mnist100_error_vs_time.png runs/mnist100_seed101 …
+python benchmarks/summarize.py --table=joint runs/report/mnist100_joint_seed10{1,2,3}   # C and G, mean ± std
 python benchmarks/summarize.py --table=curve --curve_every=4000 runs/dev/a_s1 runs/dev/b_s1
 python benchmarks/summarize.py --table=rates runs/dev/a_s1 runs/dev/b_s1
 python benchmarks/summarize.py --table=generator --split=validation G1 REF1 [G2 REF2 …]  # to choose a scale
@@ -26,8 +27,10 @@ from ssl_gen.training.metrics_log import METRICS_FILE, read_scalars
 
 flags.DEFINE_string("plot", None, "Write the validation error (and G's FID, where logged) of all runs "
                     "against time and steps to this PNG.")
-flags.DEFINE_enum("table", "runs", ["runs", "methods", "curve", "rates", "generator"],
-                  "runs: time to accuracy; methods: classifier and generator metrics side by side; curve: "
+flags.DEFINE_enum("table", "runs", ["runs", "methods", "joint", "curve", "rates", "generator"],
+                  "runs: time to accuracy; methods: classifier and generator metrics side by side; joint: "
+                  "the reporting table of runs that train C and G together, both judged by one report, "
+                  "with the mean ± std over the runs and the real-data floor; curve: "
                   "validation error (and G's FID, where logged) at every --curve_every steps, one row per "
                   "run; rates: the training speed logged every --log_every steps (TensorBoard's "
                   "perf/steps_per_second), median and 10th-90th percentile, one row per run; generator: "
@@ -78,6 +81,8 @@ def summarize(run_dir):
             "validation_error": float(validated[-1][VALIDATION_ERROR]) if validated else None,
             "test_error": report.get("test_error"), "num_test_images": report.get("num_test_images"),
             "conditional_accuracy": report.get("conditional_accuracy"), "fid": report.get("fid"),
+            "intra_fid": report.get("intra_fid"), "diversity_ratio": report.get("diversity_ratio"),
+            "real_data_floor": report.get("real_data_floor"),
             "below_1.5%": first_below[0.015], "below_1.0%": first_below[0.01]}
 
 
@@ -117,6 +122,39 @@ def _print_methods(summaries):
         print(f"| `{s['method']}` | {s['run']} | {s['seed']} | {s['steps']} | {s['minutes']:.0f} min | "
               f"{s['steps_per_second']:.1f} | {_number(s['test_error'], 100, 2, ' %')} | "
               f"{_number(s['conditional_accuracy'], 100, 1, ' %')} | {_number(s['fid'])} | {kid} |")
+
+
+_JOINT_COLUMNS = (("validation_error", 100, 2, " %"), ("test_error", 100, 2, " %"),
+                  ("conditional_accuracy", 100, 2, " %"), ("fid", 1, 1, ""), ("intra_fid", 1, 1, ""),
+                  ("diversity_ratio", 1, 3, ""))
+
+
+def _mean_and_std(values, scale, digits, suffix):
+    values = scale * np.array(values, dtype=float)
+    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}{suffix}"
+
+
+def _print_joint(summaries):
+    """One row per run, then the mean ± population std of every column over the runs that have it, then
+    real test images judged like G's samples (the first report's floor)."""
+    print("| run | step | wall time | validation error | test error | conditional accuracy | FID | "
+          "intra-class FID | diversity ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for s in summaries:
+        cells = [_number(s[name], scale, digits, suffix) for name, scale, digits, suffix in _JOINT_COLUMNS]
+        print(f"| {s['run']} | {s['steps']:,} | {s['minutes']:.0f} min | " + " | ".join(cells) + " |")
+    if len(summaries) > 1:
+        cells = []
+        for name, scale, digits, suffix in _JOINT_COLUMNS:
+            values = [s[name] for s in summaries if s[name] is not None]
+            cells.append(_mean_and_std(values, scale, digits, suffix) if values else "—")
+        print(f"| mean ± std over {len(summaries)} runs | | | " + " | ".join(cells) + " |")
+    floor = next((s["real_data_floor"] for s in summaries if s["real_data_floor"]), None)
+    if floor:
+        cells = [_number(floor.get(name), scale, digits, suffix) for name, scale, digits, suffix
+                 in _JOINT_COLUMNS[2:]]
+        print("| real test images: one random half against the other (the floor) | | | | | "
+              + " | ".join(cells) + " |")
 
 
 def _print_curve(run_dirs, every):
@@ -270,6 +308,8 @@ def main(argv):
     summaries = [dict(summarize(run_dir), run=names[run_dir]) for run_dir in run_dirs]
     if flags.FLAGS.table == "methods":
         _print_methods(summaries)
+    elif flags.FLAGS.table == "joint":
+        _print_joint(summaries)
     else:
         _print_runs(summaries)
         print()

@@ -15,7 +15,7 @@ from ssl_gen.training import metrics_log
 from tests.conftest import ROOT, SUBPROCESS_ENV, tiny_config
 
 
-def _fake_run(run_dir, last_step, report_step, fids=None):
+def _fake_run(run_dir, last_step, report_step, fids=None, report=None):
     os.makedirs(run_dir)
     with open(run_dir / "config.json", "w") as file:
         file.write(tiny_config(run_dir, "unused.npz").to_json())
@@ -27,7 +27,7 @@ def _fake_run(run_dir, last_step, report_step, fids=None):
         writer.writerow(["step", "wall_time", "eval/validation_error"] + (["eval/fid"] if fids else []))
         writer.writerows(rows)
     with open(run_dir / "eval.json", "w") as file:
-        json.dump({"test_error": 0.0348, "num_test_images": 10000, "step": report_step}, file)
+        json.dump({"test_error": 0.0348, "num_test_images": 10000, "step": report_step, **(report or {})}, file)
 
 
 def _summarize(*run_dirs, flags=()):
@@ -53,6 +53,22 @@ def test_a_report_of_the_last_step_is_used(tmp_path):
     # 2·sqrt(0.0348 · 0.9652 / 10,000) = 0.37 points.
     assert "mean ± std test error over 1 run(s): 3.48 ± 0.00 %; one run's ±2σ on 10,000 test images at this " \
            "error: ±0.37 points" in output
+
+
+def test_joint_table_gives_c_and_g_per_run_their_mean_and_std_and_the_real_floor(tmp_path):
+    floor = {"conditional_accuracy": 0.995, "fid": 3.45, "intra_fid": 2.77, "diversity_ratio": 1.005}
+    _fake_run(tmp_path / "a", last_step=400, report_step=400,
+              report={"conditional_accuracy": 0.99, "fid": 4.0, "intra_fid": 11.0, "diversity_ratio": 0.94,
+                      "real_data_floor": floor})
+    _fake_run(tmp_path / "b", last_step=400, report_step=400,
+              report={"conditional_accuracy": 0.98, "fid": 6.0, "intra_fid": 13.0, "diversity_ratio": 0.96,
+                      "real_data_floor": floor})
+    lines = _summarize(tmp_path / "a", tmp_path / "b", flags=("--table=joint",)).strip().splitlines()
+    assert lines[2] == "| a | 400 | 2 min | 1.78 % | 3.48 % | 99.00 % | 4.0 | 11.0 | 0.940 |"
+    assert lines[4] == ("| mean ± std over 2 runs | | | 1.78 ± 0.00 % | 3.48 ± 0.00 % | 98.50 ± 0.50 % | "
+                        "5.0 ± 1.0 | 12.0 ± 1.0 | 0.950 ± 0.010 |")
+    assert lines[5] == ("| real test images: one random half against the other (the floor) | | | | | 99.50 % | "
+                        "3.5 | 2.8 | 1.005 |")
 
 
 def test_curve_table_has_one_row_per_run_and_blanks_where_a_run_did_not_reach(tmp_path):
