@@ -79,3 +79,25 @@ def test_weight_average_averages_batch_norms_statistics_only_when_told(statistic
     average.update(0)  # decay 0.1 at step 0
     np.testing.assert_allclose(twin.layers[0].moving_mean.numpy(), expected_mean, rtol=1e-6)
     np.testing.assert_allclose(twin.layers[0].gamma.numpy(), 0.1 * 1.0 + 0.9 * 3.0, rtol=1e-6)
+
+
+class _Counted(keras.layers.Layer):
+    """A layer with an integer state beside its float weight (e.g. a counter of updates)."""
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(1,), initializer="zeros")
+        self.count = self.add_weight(shape=(), initializer="zeros", dtype="int32", trainable=False)
+
+    def call(self, inputs):
+        return inputs * self.kernel
+
+
+def test_weight_average_copies_integer_state_instead_of_averaging_it():
+    model, twin = (keras.Sequential([keras.Input((1,)), _Counted()]) for _ in range(2))
+    average = WeightAverage(model, twin, 0.9999, statistics=True)
+    average.reset()
+    model.layers[0].kernel.assign([2.0])
+    model.layers[0].count.assign(7)
+    average.update(0)  # decay 0.1 at step 0
+    assert twin.layers[0].count.numpy() == 7
+    np.testing.assert_allclose(twin.layers[0].kernel.numpy(), 0.9 * 2.0, rtol=1e-6)
